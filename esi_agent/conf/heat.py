@@ -1,0 +1,61 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+from esi_agent.i18n import _
+
+heat_group = cfg.OptGroup(
+    name='heat',
+    title='Heat options',
+    help=_('How to reach the Heat orchestration service. The keystoneauth1 '
+           'auth, session and adapter options of this group apply; '
+           'auth_type = none with endpoint_override talks to a Heat in '
+           'noauth mode.'))
+
+opts = [
+    cfg.StrOpt('stack_tag', default='esi-agent',
+               help=_('Tag put on every stack the agent creates; the agent '
+                      'only looks at stacks that carry it.')),
+    cfg.IntOpt('default_stack_timeout', default=60, min=1,
+               help=_('timeout_mins of a stack whose job has no '
+                      'heat_timeout param.')),
+    cfg.IntOpt('api_retries', default=5, min=0,
+               help=_('How many times a Heat call that failed with a '
+                      'transient error (5xx, connection error, timeout) is '
+                      'retried, with exponential backoff.')),
+    cfg.FloatOpt('api_retry_max_delay', default=10.0, min=0,
+                 help=_('Upper bound, in seconds, of the backoff between two '
+                        'retries of a Heat call.')),
+]
+
+DEFAULT_SERVICE_TYPE = 'orchestration'
+
+
+def register_opts(conf):
+    conf.register_group(heat_group)
+    conf.register_opts(opts, group=heat_group)
+    ks_loading.register_session_conf_options(conf, heat_group.name)
+    ks_loading.register_auth_conf_options(conf, heat_group.name)
+    ks_loading.register_adapter_conf_options(conf, heat_group.name)
+    conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
+                     group=heat_group.name)
+
+
+def list_opts():
+    return {heat_group: (
+        opts
+        + ks_loading.get_session_conf_options()
+        + ks_loading.get_auth_common_conf_options()
+        + ks_loading.get_auth_plugin_conf_options('password')
+        + ks_loading.get_adapter_conf_options(include_deprecated=False))}

@@ -1,0 +1,29 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Entry point of oslo-config-generator for the esi-agent namespace."""
+
+from esi_agent.conf import agent
+from esi_agent.conf import etcd
+from esi_agent.conf import heat
+from esi_agent.conf import templates
+
+_MODULES = (agent, etcd, heat, templates)
+
+
+def list_opts():
+    """Return a list of (group, options) pairs, one per option group."""
+    result = []
+    for module in _MODULES:
+        for group, opts in module.list_opts().items():
+            result.append((group, opts))
+    return result

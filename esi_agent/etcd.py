@@ -1,0 +1,248 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The agent's only door to etcd: its v3 gRPC gateway, through etcd3gw.
+
+etcd3gw is used as the transport (session, TLS, endpoint discovery, error
+mapping). Reads and transactions are built here because the agent needs what
+the high-level helpers hide: revisions, paginated prefix reads, and
+transactions whose keys and values are always UTF-8 bytes, base64-encoded.
+Every request is retried with exponential backoff (tenacity) while etcd is
+unreachable, for at most ``[etcd] retry_timeout`` seconds; one warning is
+logged when an outage starts and one line when it ends.
+"""
+
+import base64
+import json
+import threading
+
+import etcd3gw
+from etcd3gw import exceptions as etcd_exc
+from oslo_log import log as logging
+import tenacity
+
+from esi_agent import exception
+
+LOG = logging.getLogger(__name__)
+
+_RETRYABLE = (etcd_exc.ConnectionFailedError,
+              etcd_exc.ConnectionTimeoutError,
+              etcd_exc.InternalServerError)
+
+
+def _b64(data):
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    return base64.b64encode(data).decode('ascii')
+
+
+def _unb64(data):
+    return base64.b64decode(data) if data else b''
+
+
+def prefix_end(prefix):
+    """The range_end that selects every key starting with ``prefix``."""
+    raw = bytearray(prefix.encode('utf-8'))
+    raw[-1] += 1
+    return bytes(raw)
+
+
+def dumps(value):
+    """Encode a JSON record the way the agent stores it (UTF-8 bytes)."""
+    return json.dumps(value, ensure_ascii=False).encode('utf-8')
+
+
+class KeyValue(object):
+    """One key of a range or txn response, decoded."""
+
+    __slots__ = ('key', 'value', 'create_revision', 'mod_revision')
+
+    def __init__(self, kv):
+        self.key = _unb64(kv.get('key')).decode('utf-8')
+        self.value = _unb64(kv.get('value'))
+        self.create_revision = int(kv.get('create_revision', 0))
+        self.mod_revision = int(kv.get('mod_revision', 0))
+
+    def json(self):
+        return json.loads(self.value.decode('utf-8'))
+
+
+# Builders of transaction operations and comparisons.
+
+def op_put(key, value):
+    """A put of ``value`` (bytes, str, or a JSON-able record)."""
+    if not isinstance(value, (bytes, str)):
+        value = dumps(value)
+    return {'request_put': {'key': _b64(key), 'value': _b64(value)}}
+
+
+def op_delete(key):
+    return {'request_delete_range': {'key': _b64(key)}}
+
+
+def op_range(key):
+    return {'request_range': {'key': _b64(key)}}
+
+
+def op_txn(compare, success, failure=()):
+    """A nested transaction (etcd >= 3.3)."""
+    return {'request_txn': {'compare': list(compare),
+                            'success': list(success),
+                            'failure': list(failure)}}
+
+
+def cmp_missing(key):
+    """True when ``key`` does not exist."""
+    return {'key': _b64(key), 'target': 'CREATE', 'result': 'EQUAL',
+            'create_revision': 0}
+
+
+def cmp_value_less(key, value):
+    """True when ``key`` exists and its value sorts before ``value``."""
+    return {'key': _b64(key), 'target': 'VALUE', 'result': 'LESS',
+            'value': _b64(value)}
+
+
+class TxnResult(object):
+    """The decoded answer of a transaction."""
+
+    def __init__(self, response):
+        self.raw = response
+        self.succeeded = bool(response.get('succeeded', False))
+        self.revision = int(response.get('header', {}).get('revision', 0))
+        self.responses = response.get('responses', [])
+
+    def nested(self, index):
+        """The TxnResult of the nested transaction at ``index``."""
+        return TxnResult(self.responses[index].get('response_txn', {}))
+
+    def range_kvs(self, index):
+        """The key-values of the range response at ``index``."""
+        body = self.responses[index].get('response_range', {})
+        return [KeyValue(kv) for kv in body.get('kvs', [])]
+
+
+class EtcdClient(object):
+    """A thread-safe etcd client configured from the ``[etcd]`` group."""
+
+    PAGE_SIZE = 500
+
+    def __init__(self, conf):
+        self._conf = conf.etcd
+        self._client = etcd3gw.client(
+            host=self._conf.host, port=self._conf.port,
+            protocol=self._conf.protocol, ca_cert=self._conf.ca_cert,
+            cert_key=self._conf.cert_key, cert_cert=self._conf.cert_cert,
+            timeout=self._conf.timeout)
+        self._outage_lock = threading.Lock()
+        self._in_outage = False
+        self.txn_count = 0
+        self.request_count = 0
+
+    @property
+    def endpoint(self):
+        return '%s://%s:%s' % (self._conf.protocol, self._conf.host,
+                               self._conf.port)
+
+    # Outage bookkeeping: one line when it starts, one when it ends.
+
+    def _outage_started(self, retry_state):
+        with self._outage_lock:
+            if self._in_outage:
+                return
+            self._in_outage = True
+        LOG.warning('etcd at %(ep)s is unreachable (%(err)s); retrying with '
+                    'backoff for up to %(t)s s',
+                    {'ep': self.endpoint,
+                     'err': retry_state.outcome.exception(),
+                     't': self._conf.retry_timeout})
+
+    def _outage_ended(self):
+        with self._outage_lock:
+            if not self._in_outage:
+                return
+            self._in_outage = False
+        LOG.info('etcd at %s is reachable again', self.endpoint)
+
+    def _request(self, path, body):
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_RETRYABLE),
+            wait=tenacity.wait_exponential(multiplier=0.1, max=5),
+            stop=tenacity.stop_after_delay(self._conf.retry_timeout),
+            before_sleep=self._outage_started,
+            reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self.request_count += 1
+                    result = self._client.post(
+                        self._client.get_url(path),
+                        data=json.dumps(body))
+        except etcd_exc.Etcd3Exception as e:
+            raise exception.EtcdError(reason='%s %s: %s' % (
+                path, type(e).__name__, getattr(e, 'detail_text', e)))
+        self._outage_ended()
+        return result
+
+    def ping(self):
+        """Raise EtcdError unless etcd answers (no retries)."""
+        try:
+            self._client.status()
+        except etcd_exc.Etcd3Exception as e:
+            raise exception.EtcdError(reason=str(e) or type(e).__name__)
+
+    def get(self, key):
+        """The KeyValue at ``key``, or None."""
+        kvs = self._request('/kv/range', {'key': _b64(key)}).get('kvs', [])
+        return KeyValue(kvs[0]) if kvs else None
+
+    def get_json(self, key):
+        """The JSON record at ``key``, or None."""
+        kv = self.get(key)
+        return kv.json() if kv is not None else None
+
+    def get_prefix(self, prefix):
+        """Yield every KeyValue under ``prefix`` in key order.
+
+        Pages through the range at one revision, so the result is a
+        consistent snapshot even when the prefix holds many keys.
+        """
+        start = prefix.encode('utf-8')
+        end = _b64(prefix_end(prefix))
+        revision = None
+        while True:
+            body = {'key': _b64(start), 'range_end': end,
+                    'limit': self.PAGE_SIZE}
+            if revision:
+                body['revision'] = revision
+            result = self._request('/kv/range', body)
+            revision = revision or result['header']['revision']
+            kvs = [KeyValue(kv) for kv in result.get('kvs', [])]
+            for kv in kvs:
+                yield kv
+            if not result.get('more') or not kvs:
+                return
+            start = kvs[-1].key.encode('utf-8') + b'\x00'
+
+    def put(self, key, value):
+        self._request('/kv/put', {'key': _b64(key),
+                                  'value': _b64(value if isinstance(
+                                      value, (bytes, str)) else dumps(value))})
+
+    def delete(self, key):
+        self._request('/kv/deleterange', {'key': _b64(key)})
+
+    def txn(self, compare, success, failure=()):
+        """Run one transaction; returns a :class:`TxnResult`."""
+        self.txn_count += 1
+        return TxnResult(self._request('/kv/txn', {
+            'compare': list(compare), 'success': list(success),
+            'failure': list(failure)}))

@@ -1,0 +1,243 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Create, update and delete the stacks of jobs, converging (SPEC 5).
+
+- a create of an existing stack updates it, unless the stack already carries
+  this job's tag (then it was created by this very job, before a restart or a
+  retried request, and is adopted);
+- a modify of a missing stack creates it;
+- a delete of a missing stack is complete at once.
+
+Transient errors (5xx, connection failures, timeouts) are retried with
+exponential backoff, ``[heat] api_retries`` times; everything else becomes
+a :class:`esi_agent.exception.HeatError` carrying Heat's own message.
+"""
+
+import hashlib
+
+from heatclient import exc as heat_exc
+from keystoneauth1 import exceptions as ks_exc
+from oslo_log import log as logging
+import tenacity
+
+from esi_agent import exception
+
+LOG = logging.getLogger(__name__)
+
+TERMINAL_SUFFIXES = ('_COMPLETE', '_FAILED')
+DELETE_COMPLETE = 'DELETE_COMPLETE'
+
+_TRANSIENT = (heat_exc.HTTPInternalServerError,
+              heat_exc.HTTPBadGateway,
+              heat_exc.HTTPServiceUnavailable,
+              ks_exc.ConnectFailure,
+              ks_exc.ConnectTimeout,
+              ks_exc.RequestTimeout,
+              ks_exc.UnknownConnectionError)
+
+# Heat stack list filters by id: how many ids one request carries.
+LIST_CHUNK = 100
+
+
+def stack_name(resource_type, resource_id):
+    return '%s_%s' % (resource_type, resource_id)
+
+
+def job_tag(job_id):
+    """The tag that marks a stack as created or updated by one job."""
+    return 'esi-job-' + hashlib.sha256(
+        job_id.encode('utf-8')).hexdigest()[:16]
+
+
+def is_terminal(stack_status):
+    return bool(stack_status) and stack_status.endswith(TERMINAL_SUFFIXES)
+
+
+def heat_message(error):
+    """Heat's own text of a heatclient/keystoneauth error."""
+    if isinstance(error, heat_exc.HTTPException):
+        body = getattr(error, 'error', None)
+        if isinstance(body, dict):
+            message = (body.get('error') or {}).get('message')
+            if message:
+                return '%s (HTTP %s)' % (message, error.code)
+        return 'HTTP %s' % error.code
+    return str(error) or type(error).__name__
+
+
+class StackStatus(object):
+    """What the agent needs to know of a stack."""
+
+    __slots__ = ('id', 'name', 'status', 'reason', 'tags')
+
+    def __init__(self, id, name, status, reason='', tags=()):
+        self.id = id
+        self.name = name
+        self.status = status
+        self.reason = reason or ''
+        self.tags = list(tags or ())
+
+    @classmethod
+    def from_stack(cls, stack):
+        return cls(stack.id, stack.stack_name, stack.stack_status,
+                   getattr(stack, 'stack_status_reason', ''),
+                   getattr(stack, 'tags', None))
+
+    @property
+    def identity(self):
+        return '%s/%s' % (self.name, self.id)
+
+
+class Stacks(object):
+    """The agent's view of Heat."""
+
+    def __init__(self, client, conf):
+        self._client = client
+        self._conf = conf.heat
+        self.calls = 0
+
+    def _call(self, operation, stack, func, *args, **kwargs):
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_TRANSIENT),
+            wait=tenacity.wait_exponential(
+                multiplier=0.5, max=self._conf.api_retry_max_delay),
+            stop=tenacity.stop_after_attempt(self._conf.api_retries + 1),
+            before_sleep=lambda rs: LOG.warning(
+                'Heat %(op)s of %(stack)s failed (%(err)s); retrying',
+                {'op': operation, 'stack': stack,
+                 'err': heat_message(rs.outcome.exception())}),
+            reraise=True)
+        for attempt in retrying:
+            with attempt:
+                self.calls += 1
+                return func(*args, **kwargs)
+
+    def _fail(self, operation, stack, error):
+        return exception.HeatError(operation=operation, stack=stack,
+                                   reason=heat_message(error))
+
+    def find(self, name_or_id):
+        """The stack's status, or None when Heat does not know it."""
+        try:
+            stack = self._call('show', name_or_id, self._client.stacks.get,
+                               name_or_id, resolve_outputs=False)
+        except heat_exc.HTTPNotFound:
+            return None
+        except (heat_exc.HTTPException,) + _TRANSIENT as e:
+            raise self._fail('show', name_or_id, e)
+        return StackStatus.from_stack(stack)
+
+    def _fields(self, template, parameters, timeout_mins, tag):
+        return {'template': template, 'parameters': parameters,
+                'timeout_mins': timeout_mins, 'disable_rollback': True,
+                'tags': '%s,%s' % (self._conf.stack_tag, tag)}
+
+    def create(self, name, template, parameters, timeout_mins, tag):
+        """Create (or converge onto) a stack; returns its StackStatus.
+
+        :param tag: the job's tag (:func:`job_tag`); the stack also gets
+            ``[heat] stack_tag``.
+        """
+        fields = self._fields(template, parameters, timeout_mins, tag)
+        try:
+            body = self._call('create', name, self._client.stacks.create,
+                              stack_name=name, **fields)
+        except heat_exc.HTTPConflict:
+            existing = self.find(name)
+            if existing is None:
+                raise exception.HeatError(
+                    operation='create', stack=name,
+                    reason='Heat reports the stack exists but cannot '
+                           'show it')
+            if tag in existing.tags:
+                LOG.info('Stack %s already carries this job\'s tag; '
+                         'adopting it', name)
+                return existing
+            LOG.info('Stack %s exists; updating it instead', name)
+            return self._update(existing, fields)
+        except (heat_exc.HTTPException,) + _TRANSIENT as e:
+            raise self._fail('create', name, e)
+        return StackStatus(body['stack']['id'], name, 'CREATE_IN_PROGRESS')
+
+    def update(self, name, template, parameters, timeout_mins, tag):
+        """Update (or create) a stack; returns its StackStatus."""
+        existing = self.find(name)
+        if existing is None:
+            LOG.info('Stack %s does not exist; creating it instead', name)
+            return self.create(name, template, parameters, timeout_mins,
+                               tag)
+        if tag in existing.tags:
+            LOG.info('Stack %s already carries this job\'s tag; adopting '
+                     'it', name)
+            return existing
+        return self._update(existing, self._fields(
+            template, parameters, timeout_mins, tag))
+
+    def _update(self, existing, fields):
+        try:
+            self._call('update', existing.name, self._client.stacks.update,
+                       existing.identity, **fields)
+        except (heat_exc.HTTPException,) + _TRANSIENT as e:
+            raise self._fail('update', existing.name, e)
+        return StackStatus(existing.id, existing.name, 'UPDATE_IN_PROGRESS')
+
+    def delete(self, name):
+        """Delete a stack; returns its StackStatus, None when missing."""
+        existing = self.find(name)
+        if existing is None:
+            return None
+        try:
+            self._call('delete', name, self._client.stacks.delete,
+                       existing.identity)
+        except heat_exc.HTTPNotFound:
+            return None
+        except (heat_exc.HTTPException,) + _TRANSIENT as e:
+            raise self._fail('delete', name, e)
+        return StackStatus(existing.id, existing.name, 'DELETE_IN_PROGRESS')
+
+    def statuses(self, stacks):
+        """The current status of many stacks, in few calls.
+
+        :param stacks: StackStatus objects (id and name set).
+        :returns: dict of stack id to StackStatus. A stack missing from the
+            answer of the list call (which hides deleted stacks) is looked
+            up by id.
+        """
+        wanted = {s.id: s for s in stacks}
+        found = {}
+        ids = list(wanted)
+        for start in range(0, len(ids), LIST_CHUNK):
+            chunk = ids[start:start + LIST_CHUNK]
+            listed = self._call('list', '%d stacks' % len(chunk),
+                                lambda c=chunk: list(self._client.stacks.list(
+                                    filters={'id': c},
+                                    tags=self._conf.stack_tag)))
+            for stack in listed:
+                found[stack.id] = StackStatus.from_stack(stack)
+        for stack_id in set(wanted) - set(found):
+            status = self.find(wanted[stack_id].identity)
+            found[stack_id] = status or StackStatus(
+                stack_id, wanted[stack_id].name, DELETE_COMPLETE)
+        return found
+
+    def outputs(self, stack):
+        """The outputs of a stack: [{output_key, output_value, description}].
+        """
+        try:
+            body = self._call('show', stack.name, self._client.stacks.get,
+                              stack.identity, resolve_outputs=True)
+        except (heat_exc.HTTPException,) + _TRANSIENT as e:
+            raise self._fail('show', stack.name, e)
+        return [{'output_key': o.get('output_key'),
+                 'output_value': o.get('output_value'),
+                 'description': o.get('description')}
+                for o in (getattr(body, 'outputs', None) or [])]

@@ -1,0 +1,97 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Job intake: validate, persist, hand over to the runner.
+
+A cast is acknowledged by oslo.messaging before it is dispatched, so nothing
+happens to a job before it is stored in etcd: a job that dies with the
+process after this point is resumed on restart; one that dies before it was
+never taken.
+"""
+
+import time
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+
+from esi_agent import exception
+from esi_agent.jobs import scheduler
+from esi_agent.jobs import schema
+from esi_agent.jobs import store
+from esi_agent import records
+
+LOG = logging.getLogger(__name__)
+
+
+class Intake(object):
+
+    def __init__(self, conf, job_store, runner):
+        self._conf = conf
+        self._store = job_store
+        self._runner = runner
+
+    def accept(self, job):
+        """Take one job from the bus. Never raises on bad input.
+
+        :returns: the JobEntry of a new valid job, else None.
+        """
+        received_at = time.time()
+        try:
+            self._check_size(job)
+            schema.validate(job)
+        except exception.InvalidJob as e:
+            self._reject(job, e, received_at)
+            return None
+        arrival, seen = self._store.intake(job, received_at)
+        if seen is not None:
+            LOG.info('Job %(id)s was received before (%(status)s); '
+                     'ignoring this copy', {'id': job['id'],
+                                            'status': seen.status})
+            return None
+        entry = scheduler.JobEntry(job, arrival, received_at)
+        LOG.info('Job %(id)s accepted: %(action)s %(type)s %(rid)s '
+                 'version %(v)s', {'id': entry.id, 'action': job['action'],
+                                   'type': job['resource_type'],
+                                   'rid': job['resource_id'],
+                                   'v': job['version']})
+        self._runner.add(entry)
+        return entry
+
+    def _check_size(self, job):
+        try:
+            size = len(jsonutils.dump_as_bytes(job))
+        except (TypeError, ValueError) as e:
+            raise exception.InvalidJob(reason='not serialisable as JSON: %s'
+                                       % type(e).__name__)
+        if size > self._conf.agent.max_job_size:
+            raise exception.InvalidJob(
+                reason='job is %d bytes, more than max_job_size (%d)'
+                % (size, self._conf.agent.max_job_size))
+
+    def _reject(self, job, error, received_at):
+        identity = schema.identity(job)
+        job_id = job.get('id') if isinstance(job, dict) else None
+        if identity is None:
+            LOG.error('Dropped a job that names no usable resource '
+                      '(job id %(id)r): %(err)s',
+                      {'id': str(job_id)[:128], 'err': error})
+            return
+        LOG.error('Job %(id)r for %(type)s %(rid)s rejected: %(err)s',
+                  {'id': str(job_id)[:128], 'type': identity[0],
+                   'rid': identity[1], 'err': error})
+        if not (isinstance(job_id, str) and 0 < len(job_id) <= 512):
+            job = dict(job, id=None)
+        try:
+            self._store.finish(job, records.rejected_record(job, error),
+                               store.FAILED, received_at, error=str(error))
+        except exception.EtcdError as e:
+            LOG.error('Could not record the rejection of job %(id)r: '
+                      '%(err)s', {'id': str(job_id)[:128], 'err': e})

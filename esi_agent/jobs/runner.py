@@ -1,0 +1,311 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The job runner: schedules ready jobs, drives Heat, finishes jobs.
+
+Threads:
+
+- one scheduling thread runs a readiness pass whenever a job arrives or
+  finishes (and at least every ``[agent] schedule_interval``);
+- ready jobs run on a pool of ``[agent] max_concurrent_jobs`` threads:
+  resolve params, render, call Heat, then leave the stack in flight;
+- :meth:`JobRunner.reconcile`, a periodic task, asks Heat for the status of
+  all in-flight stacks at once and hands terminal ones to a pool of
+  ``[agent] record_writers`` threads, which read the outputs once and
+  write the records and the job's completion in one etcd transaction.
+
+A job whose completion cannot be written (etcd down past its retry budget)
+goes back to PENDING as a resumed job: its stack, found again by its job tag,
+is adopted rather than created twice.
+"""
+
+import threading
+import time
+
+import futurist
+from oslo_log import log as logging
+
+from esi_agent import exception
+from esi_agent.heat import stacks as stacks_mod
+from esi_agent.jobs import scheduler
+from esi_agent.jobs import store
+from esi_agent import records
+from esi_agent.render import request
+
+LOG = logging.getLogger(__name__)
+
+
+class JobRunner(object):
+
+    def __init__(self, conf, job_store, stacks, template_source, mappings):
+        self._conf = conf
+        self._store = job_store
+        self._stacks = stacks
+        self._source = template_source
+        self._mappings = mappings
+        self.index = scheduler.JobIndex()
+        self._inflight = {}
+        self._inflight_lock = threading.Lock()
+        self._known_records = set()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = None
+        self._heat_pool = futurist.ThreadPoolExecutor(
+            max_workers=conf.agent.max_concurrent_jobs)
+        self._record_pool = futurist.ThreadPoolExecutor(
+            max_workers=conf.agent.record_writers)
+
+    # Life cycle
+
+    def start(self):
+        self._thread = threading.Thread(target=self._loop,
+                                        name='esi-agent-scheduler',
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._heat_pool.shutdown(wait=True)
+        self._record_pool.shutdown(wait=True)
+
+    def resume(self):
+        """Load the jobs stored in etcd; unfinished ones run again."""
+        resumed = 0
+        for stored in self._store.load_jobs():
+            try:
+                entry = scheduler.JobEntry(
+                    stored.job, stored.arrival, stored.received_at,
+                    status=stored.status, error=stored.error,
+                    resumed=stored.status == store.PENDING)
+            except (KeyError, TypeError) as e:
+                LOG.error('Ignoring an unreadable stored job: %s', e)
+                continue
+            if self.index.add(entry) and entry.resumed:
+                resumed += 1
+        LOG.info('Loaded %(n)d jobs from etcd, %(r)d of them unfinished',
+                 {'n': len(self.index), 'r': resumed})
+        self._wake.set()
+
+    def add(self, entry):
+        if self.index.add(entry):
+            self._wake.set()
+
+    def in_flight(self):
+        with self._inflight_lock:
+            return len(self._inflight)
+
+    # Scheduling
+
+    def _loop(self):
+        while not self._stopping.is_set():
+            self._wake.wait(self._conf.agent.schedule_interval)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._schedule_pass()
+            except Exception:
+                LOG.exception('Scheduling pass failed; retrying')
+
+    def _has_records(self, rtype, rid):
+        if (rtype, rid) in self._known_records:
+            return True
+        try:
+            found = self._store.has_records(rtype, rid)
+        except exception.EtcdError:
+            return False
+        if found:
+            self._known_records.add((rtype, rid))
+        return found
+
+    def _schedule_pass(self):
+        now = time.time()
+        timeout = self._conf.agent.dependency_timeout
+        for entry in self.index.waiting():
+            with self.index.lock:
+                if entry.status != store.PENDING:
+                    continue
+                decision = scheduler.evaluate(
+                    entry, self.index, self._has_records, now, timeout)
+                if decision.kind == decision.WAIT:
+                    continue
+                entry.status = scheduler.RUNNING
+            if decision.kind == decision.READY:
+                self._heat_pool.submit(self._start, entry)
+            elif decision.kind == decision.FAIL:
+                self._record_pool.submit(self._reject, entry,
+                                         decision.error)
+            else:
+                self._record_pool.submit(self._supersede, entry)
+
+    # Running a job
+
+    def _start(self, entry):
+        try:
+            self._start_stack(entry)
+        except exception.EtcdError as e:
+            self._retry_later(entry, e)
+        except exception.JobError as e:
+            self._reject(entry, e)
+        except Exception as e:
+            LOG.exception('Job %s failed unexpectedly', entry.id)
+            self._reject(entry, exception.JobError(
+                reason='internal error: %s' % type(e).__name__))
+
+    def _start_stack(self, entry):
+        job = entry.job
+        name = stacks_mod.stack_name(*entry.resource)
+        tag = stacks_mod.job_tag(entry.id)
+        if entry.resumed:
+            existing = self._stacks.find(name)
+            if existing is not None and tag in existing.tags:
+                LOG.info('Job %(id)s: adopting stack %(stack)s it created '
+                         'before a restart', {'id': entry.id,
+                                              'stack': existing.identity})
+                self._track(entry, existing)
+                return
+        if records.is_delete(job['action']):
+            status = self._stacks.delete(name)
+            if status is None:
+                LOG.info('Job %(id)s: stack %(stack)s does not exist; '
+                         'delete complete', {'id': entry.id, 'stack': name})
+                self._complete(entry, stacks_mod.StackStatus(
+                    '', name, stacks_mod.DELETE_COMPLETE))
+            else:
+                self._track(entry, status)
+            return
+        req = request.build(job, self._mappings, self._source,
+                            self._lookup_outputs,
+                            self._conf.heat.default_stack_timeout)
+        if req is None:
+            LOG.info('Job %s: the template mapping chose no stack', entry.id)
+            self._finish(entry, records.read_complete_record(job),
+                         store.COMPLETED)
+            return
+        converge = (self._stacks.create if job['action'] == 'create'
+                    else self._stacks.update)
+        status = converge(req.name, req.template, req.parameters,
+                          req.timeout_mins, tag)
+        LOG.info('Job %(id)s: %(action)s of stack %(stack)s (template '
+                 '%(tpl)s) sent to Heat',
+                 {'id': entry.id, 'action': job['action'],
+                  'stack': status.identity, 'tpl': req.template_id})
+        self._track(entry, status)
+
+    def _lookup_outputs(self, rtype, rid):
+        return self._store.outputs(rtype, rid)
+
+    def _track(self, entry, status):
+        entry.status = scheduler.IN_PROGRESS
+        with self._inflight_lock:
+            self._inflight[entry.id] = (entry, status)
+
+    # Completion
+
+    def reconcile(self):
+        """Finish the in-flight jobs whose stacks reached a terminal status.
+        """
+        with self._inflight_lock:
+            tracked = list(self._inflight.values())
+        if not tracked:
+            return 0
+        try:
+            current = self._stacks.statuses([s for _e, s in tracked])
+        except exception.JobError as e:
+            LOG.warning('Cannot poll Heat for %(n)d in-flight stacks: '
+                        '%(err)s', {'n': len(tracked), 'err': e})
+            return 0
+        done = 0
+        for entry, status in tracked:
+            latest = current.get(status.id)
+            if latest is None or not stacks_mod.is_terminal(latest.status):
+                continue
+            with self._inflight_lock:
+                if self._inflight.pop(entry.id, None) is None:
+                    continue
+            done += 1
+            self._record_pool.submit(self._complete_safely, entry, latest)
+        return done
+
+    def _complete_safely(self, entry, status):
+        try:
+            self._complete(entry, status)
+        except exception.EtcdError as e:
+            self._retry_later(entry, e)
+        except Exception:
+            LOG.exception('Job %s: completion failed; retrying', entry.id)
+            self._retry_later(entry, None)
+
+    def _complete(self, entry, status):
+        outputs = []
+        if (status.status.endswith('_COMPLETE')
+                and status.status != stacks_mod.DELETE_COMPLETE):
+            try:
+                outputs = self._stacks.outputs(status)
+            except exception.HeatError as e:
+                LOG.warning('Job %(id)s: cannot read the outputs of '
+                            '%(stack)s: %(err)s',
+                            {'id': entry.id, 'stack': status.identity,
+                             'err': e})
+        recs = records.stack_records(entry.job, status.name, status.status,
+                                     status.reason, outputs)
+        succeeded = status.status.endswith('_COMPLETE')
+        error = '' if succeeded else (status.reason or status.status)
+        LOG.info('Job %(id)s: stack %(stack)s is %(status)s',
+                 {'id': entry.id, 'stack': status.name or '-',
+                  'status': status.status})
+        self._finish(entry, recs,
+                     store.COMPLETED if succeeded else store.FAILED, error)
+
+    def _reject(self, entry, error):
+        LOG.error('Job %(id)s failed: %(err)s', {'id': entry.id,
+                                                 'err': error})
+        try:
+            self._finish(entry, records.rejected_record(entry.job, error),
+                         store.FAILED, str(error))
+        except exception.EtcdError as e:
+            self._retry_later(entry, e)
+
+    def _supersede(self, entry):
+        LOG.info('Job %s: a higher version of its resource is already '
+                 'done; skipping it', entry.id)
+        try:
+            self._store.mark(entry.job, store.SUPERSEDED, entry.received_at,
+                             error='superseded by a higher version')
+        except exception.EtcdError as e:
+            self._retry_later(entry, e)
+            return
+        self._set_final(entry, store.SUPERSEDED, '')
+
+    def _finish(self, entry, resource_records, status, error=''):
+        written = self._store.finish(entry.job, resource_records, status,
+                                     entry.received_at, error=error)
+        self._set_final(entry, status if written else store.SUPERSEDED,
+                        error)
+
+    def _set_final(self, entry, status, error):
+        with self.index.lock:
+            entry.status = status
+            entry.error = error
+        if status == store.COMPLETED:
+            self._known_records.add(entry.resource)
+        self._wake.set()
+
+    def _retry_later(self, entry, error):
+        LOG.warning('Job %(id)s: cannot finish it now (%(err)s); it will be '
+                    'resumed', {'id': entry.id, 'err': error})
+        with self.index.lock:
+            entry.status = store.PENDING
+            entry.resumed = True
+        self._wake.set()

@@ -1,0 +1,182 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The JSON schema of a job (SPEC section 3) and its validation.
+
+Validation errors name the offending field with its path, e.g.
+``params[2].type: 'lookup' is not one of ['value', 'output_key', 'list']``,
+because that text is what the operator reads in the job's state record.
+"""
+
+import functools
+import re
+
+import jsonschema
+
+from esi_agent import exception
+
+ACTIONS = ('create', 'modify', 'logical_delete', 'delete')
+PARAM_TYPES = ('value', 'output_key', 'list')
+
+# Resource types and ids become parts of etcd keys and stack names.
+RESOURCE_TYPE_PATTERN = r'^[a-z][a-z0-9_]{0,63}$'
+RESOURCE_ID_PATTERN = r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$'
+
+_REFERENCE = {
+    'type': 'object',
+    'required': ['output_key', 'resource_type', 'resource_id'],
+    'properties': {
+        'output_key': {'type': 'string', 'minLength': 1},
+        'resource_type': {'type': 'string',
+                          'pattern': RESOURCE_TYPE_PATTERN},
+        'resource_id': {'type': 'string', 'pattern': RESOURCE_ID_PATTERN},
+    },
+}
+
+_PARAM = {
+    'type': 'object',
+    'required': ['param', 'type', 'value'],
+    'properties': {
+        'param': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+        'type': {'enum': list(PARAM_TYPES)},
+        'resources': {'type': 'array'},
+    },
+    'allOf': [
+        {'if': {'properties': {'type': {'const': 'output_key'}}},
+         'then': {'properties': {'value': _REFERENCE}}},
+        {'if': {'properties': {'type': {'const': 'list'}}},
+         'then': {'properties': {'value': {'type': 'array',
+                                           'items': {'$ref': '#/$defs/param'}}}}},
+        {'if': {'properties': {'param': {'const': 'heat_timeout'}}},
+         'then': {'properties': {'value': {
+             'type': ['integer', 'string'],
+             'pattern': r'^\s*[0-9]+\s*$',
+             'minimum': 1}}}},
+    ],
+}
+
+JOB_SCHEMA = {
+    '$schema': 'https://json-schema.org/draft/2020-12/schema',
+    '$defs': {'param': _PARAM},
+    'type': 'object',
+    'required': ['id', 'action', 'handler', 'resource_type', 'resource_id',
+                 'version', 'params'],
+    'properties': {
+        'id': {'type': 'string', 'minLength': 1, 'maxLength': 512},
+        'action': {'enum': list(ACTIONS)},
+        'handler': {'const': 'heat_worker'},
+        'resource_type': {'type': 'string',
+                          'pattern': RESOURCE_TYPE_PATTERN},
+        'resource_id': {'type': 'string', 'pattern': RESOURCE_ID_PATTERN},
+        'version': {'type': 'integer', 'minimum': 1},
+        'params': {'type': 'array', 'items': {'$ref': '#/$defs/param'}},
+        'dependency': {'type': 'array',
+                       'items': {'type': 'string', 'minLength': 1}},
+        'on_failure': {'type': ['string', 'null']},
+        'resource_input': {'type': 'object'},
+        'job_name': {'type': ['string', 'null']},
+        'is_first': {'type': ['boolean', 'null']},
+        'is_last': {'type': ['boolean', 'null']},
+    },
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    cls = jsonschema.validators.validator_for(JOB_SCHEMA)
+    cls.check_schema(JOB_SCHEMA)
+    return cls(JOB_SCHEMA)
+
+
+def _path(error):
+    parts = []
+    for element in error.absolute_path:
+        if isinstance(element, int):
+            parts.append('[%d]' % element)
+        else:
+            parts.append(('.' if parts else '') + str(element))
+    return ''.join(parts) or 'job'
+
+
+_TYPE_NAMES = {dict: 'object', list: 'array', str: 'string', int: 'integer',
+               float: 'number', bool: 'boolean', type(None): 'null'}
+
+
+def _type_name(value):
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _describe(error):
+    """A message naming the field and the rule, never echoing its value.
+
+    Values are left out on purpose: a job's params and resource_input carry
+    passwords, and this text goes to the state record and the log.
+    """
+    path, rule, instance = _path(error), error.validator, error.instance
+    expected = error.validator_value
+    if rule == 'required':
+        missing = [k for k in expected if k not in instance]
+        return '%s: missing required field %s' % (
+            path, ', '.join(repr(k) for k in missing))
+    if rule == 'type':
+        return '%s: expected %s, got %s' % (
+            path, expected if isinstance(expected, str)
+            else ' or '.join(expected), _type_name(instance))
+    if rule == 'enum':
+        return '%s: must be one of %s' % (
+            path, ', '.join(repr(v) for v in expected))
+    if rule == 'const':
+        return '%s: must be %r' % (path, expected)
+    if rule == 'pattern':
+        return '%s: must match %s' % (path, expected)
+    if rule == 'minimum':
+        return '%s: must be >= %s' % (path, expected)
+    if rule == 'minLength':
+        return '%s: must not be empty' % path if expected == 1 else (
+            '%s: must have at least %d characters' % (path, expected))
+    if rule == 'maxLength':
+        return '%s: must have at most %d characters' % (path, expected)
+    return '%s: violates %s' % (path, rule)
+
+
+def _sort_key(error):
+    # Deepest error first: it names the most specific field.
+    return (-len(error.absolute_path), error.validator)
+
+
+def validate(job):
+    """Raise :class:`InvalidJob` naming the first wrong field of ``job``.
+
+    All errors are reported, most specific first, separated by '; '.
+    """
+    errors = sorted(_validator().iter_errors(job), key=_sort_key)
+    if errors:
+        descriptions = []
+        for error in errors:
+            text = _describe(error)
+            if text not in descriptions:
+                descriptions.append(text)
+        raise exception.InvalidJob(reason='; '.join(descriptions[:5]))
+
+
+def identity(job):
+    """``(resource_type, resource_id)`` when usable in keys, else None.
+
+    A job that fails validation still gets a state record when it names a
+    resource this way.
+    """
+    if not isinstance(job, dict):
+        return None
+    rtype, rid = job.get('resource_type'), job.get('resource_id')
+    if (isinstance(rtype, str) and re.match(RESOURCE_TYPE_PATTERN, rtype)
+            and isinstance(rid, str) and re.match(RESOURCE_ID_PATTERN, rid)):
+        return rtype, rid
+    return None

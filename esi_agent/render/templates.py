@@ -1,0 +1,200 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Heat template bodies: where they come from and how they are rendered.
+
+A body is the ``body.template_file`` of the etcd record
+``/config/v2.0/heat_templates/<template_id>`` that the ESI API publishes, or
+else the file ``<template_dir>/<template_id>.yaml``. It is rendered with
+Jinja2 in a sandbox, with Jinja2's default delimiters and whitespace
+handling, so that a template cannot reach Python internals and renders
+exactly as it did in the worker this agent replaces.
+"""
+
+import functools
+import os
+import re
+import traceback
+
+import jinja2
+from jinja2 import sandbox
+import yaml
+
+from esi_agent import exception
+from esi_agent.i18n import _
+
+ETCD_PREFIX = '/config/v2.0/heat_templates/'
+FILE_SUFFIX = '.yaml'
+
+# Letters, digits, '_', '-' and '.', not first: a plain file name.
+_SAFE_ID = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9_.-]*\Z')
+
+# Jinja2 rewrites the traceback of a runtime error so that the frames of a
+# template made from a string have this file name and the template's lines.
+_TEMPLATE_FILENAME = '<template>'
+
+_ENVIRONMENT = sandbox.SandboxedEnvironment()
+
+_YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+
+class TemplateSource(object):
+    """Finds the body of a Heat template.
+
+    :param read_json: ``read_json(key)`` returns the parsed JSON value
+        stored at an etcd key, or ``None`` if there is none.
+    :param template_dir: the directory of fallback ``<template_id>.yaml``
+        files, or ``None``.
+    """
+
+    def __init__(self, read_json, template_dir):
+        self._read_json = read_json
+        self._template_dir = template_dir
+
+    def get(self, template_id):
+        """Return the body of a template, as text.
+
+        :raises TemplateRenderError: if ``template_id`` is not a plain file
+            name or its etcd record or file cannot be read.
+        :raises TemplateNotFound: if neither etcd nor ``template_dir`` has
+            the template.
+        """
+        if not _SAFE_ID.match(template_id):
+            raise exception.TemplateRenderError(
+                template_id=template_id,
+                reason=_('a template id may only contain letters, digits, '
+                         '"_", "-" and "." (not first)'))
+        body = self._from_etcd(template_id)
+        if body is None:
+            body = self._from_file(template_id)
+        if body is None:
+            raise exception.TemplateNotFound(
+                template_id=template_id,
+                etcd_key=ETCD_PREFIX + template_id,
+                path=self._path(template_id) or _('not configured'))
+        return body
+
+    def _from_etcd(self, template_id):
+        key = ETCD_PREFIX + template_id
+        record = self._read_json(key)
+        if record is None:
+            return None
+        try:
+            if record.get('marked_for_deletion'):
+                return None
+            template_file = record['body']['template_file']
+        except (AttributeError, KeyError, TypeError):
+            template_file = None
+        if not isinstance(template_file, str):
+            raise exception.TemplateRenderError(
+                template_id=template_id,
+                reason=_('the etcd record %s has no body.template_file '
+                         'string') % key)
+        return template_file
+
+    def _path(self, template_id):
+        if self._template_dir:
+            return os.path.join(self._template_dir,
+                                template_id + FILE_SUFFIX)
+
+    def _from_file(self, template_id):
+        path = self._path(template_id)
+        if path is None:
+            return None
+        try:
+            with open(path, encoding='utf-8') as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as e:
+            raise exception.TemplateRenderError(
+                template_id=template_id,
+                reason=_('cannot read %(path)s: %(error)s') %
+                {'path': path, 'error': e})
+
+
+@functools.lru_cache(maxsize=128)
+def _compile(body):
+    return _ENVIRONMENT.from_string(body)
+
+
+def render(template_id, body, jinja_parameters):
+    """Render a template body with the ``jinja_*`` params of a job.
+
+    :returns: the rendered text, to be sent to Heat unchanged.
+    :raises TemplateRenderError: on a syntax error, a sandbox violation or
+        any other error while rendering.
+    """
+    try:
+        return _compile(body).render(jinja_parameters)
+    except Exception as e:
+        raise exception.TemplateRenderError(template_id=template_id,
+                                            reason=_render_error(e))
+
+
+def _render_error(error):
+    """Return a readable reason for an error raised while rendering."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        kind, line = _('syntax error'), error.lineno
+        message = error.message
+    else:
+        if isinstance(error, jinja2.exceptions.SecurityError):
+            kind = _('sandbox violation')
+        else:
+            kind = type(error).__name__
+        line = _template_line(error)
+        message = str(error)
+    if line is None:
+        return _('%(kind)s: %(message)s') % {'kind': kind,
+                                             'message': message}
+    return _('%(kind)s at line %(line)d: %(message)s') % {
+        'kind': kind, 'line': line, 'message': message}
+
+
+def _template_line(error):
+    """Return the template line a runtime error was raised at, or None."""
+    lines = [frame.lineno
+             for frame in traceback.extract_tb(error.__traceback__)
+             if frame.filename == _TEMPLATE_FILENAME]
+    return lines[-1] if lines else None
+
+
+def check_rendered(template_id, text):
+    """Check that a rendered template is a YAML mapping.
+
+    This only validates ``text``; Heat receives it unchanged.
+
+    :raises TemplateRenderError: if ``text`` is not YAML or not a mapping.
+    """
+    try:
+        document = yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError as e:
+        raise exception.TemplateRenderError(
+            template_id=template_id,
+            reason=_('the rendered template is not valid YAML: %s') %
+            _yaml_error(e))
+    if not isinstance(document, dict):
+        raise exception.TemplateRenderError(
+            template_id=template_id,
+            reason=_('the rendered template is not a YAML mapping (it '
+                     'loads as %s)') % type(document).__name__)
+
+
+def _yaml_error(error):
+    """Return a one-line description of a YAML error."""
+    mark = getattr(error, 'problem_mark', None)
+    problem = getattr(error, 'problem', None) or str(error)
+    if mark is None:
+        return problem
+    return _('%(problem)s at line %(line)d, column %(column)d') % {
+        'problem': problem, 'line': mark.line + 1,
+        'column': mark.column + 1}

@@ -1,0 +1,265 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+import os
+
+import fixtures
+from testtools import matchers
+
+from esi_agent import exception
+from esi_agent.render import templates
+from esi_agent.tests import base
+
+KEY = '/config/v2.0/heat_templates/'
+
+
+def record(template_file, marked_for_deletion=False):
+    return {'body': {'id': 'x', 'handler': 'heat_worker',
+                     'template_file': template_file},
+            'marked_for_deletion': marked_for_deletion, 'version': 1}
+
+
+class TestTemplateSource(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.etcd = {}
+        self.reads = []
+
+    def _read_json(self, key):
+        self.reads.append(key)
+        return self.etcd.get(key)
+
+    def _source(self, template_dir=True):
+        return templates.TemplateSource(
+            self._read_json, self.dir if template_dir else None)
+
+    def _write(self, name, text, encoding='utf-8'):
+        with open(os.path.join(self.dir, name), 'w',
+                  encoding=encoding) as f:
+            f.write(text)
+
+    def test_from_etcd(self):
+        self.etcd[KEY + 'network'] = record('from: etcd\n')
+        self._write('network.yaml', 'from: file\n')
+        self.assertEqual('from: etcd\n', self._source().get('network'))
+        self.assertEqual([KEY + 'network'], self.reads)
+
+    def test_from_file(self):
+        self._write('network.yaml', 'from: file\n')
+        self.assertEqual('from: file\n', self._source().get('network'))
+
+    def test_marked_for_deletion_falls_back_to_file(self):
+        self.etcd[KEY + 'network'] = record('from: etcd\n', True)
+        self._write('network.yaml', 'from: file\n')
+        self.assertEqual('from: file\n', self._source().get('network'))
+
+    def test_not_found(self):
+        error = self.assertRaises(exception.TemplateNotFound,
+                                  self._source().get, 'network')
+        self.assertEqual('Heat template network not found in etcd '
+                         '(%snetwork) nor in template_dir (%s)'
+                         % (KEY, os.path.join(self.dir, 'network.yaml')),
+                         str(error))
+
+    def test_marked_for_deletion_and_no_file(self):
+        self.etcd[KEY + 'network'] = record('from: etcd\n', True)
+        self.assertRaises(exception.TemplateNotFound, self._source().get,
+                          'network')
+
+    def test_not_found_without_template_dir(self):
+        error = self.assertRaises(exception.TemplateNotFound,
+                                  self._source(template_dir=False).get,
+                                  'network')
+        self.assertEqual('Heat template network not found in etcd '
+                         '(%snetwork) nor in template_dir (not configured)'
+                         % KEY, str(error))
+
+    def test_malformed_etcd_record(self):
+        for value in ({}, {'body': {}}, {'body': 'x'}, 'text',
+                      record(None), record(['a'])):
+            self.etcd[KEY + 'network'] = value
+            error = self.assertRaises(exception.TemplateRenderError,
+                                      self._source().get, 'network')
+            self.assertEqual('Cannot render Heat template network: the etcd '
+                             'record %snetwork has no body.template_file '
+                             'string' % KEY, str(error))
+
+    def test_unreadable_file(self):
+        os.mkdir(os.path.join(self.dir, 'network.yaml'))
+        error = self.assertRaises(exception.TemplateRenderError,
+                                  self._source().get, 'network')
+        self.assertIn('Cannot render Heat template network: cannot read '
+                      '%s: ' % os.path.join(self.dir, 'network.yaml'),
+                      str(error))
+
+    def test_file_not_utf8(self):
+        self._write('network.yaml', 'description: caf\xe9\n', 'latin-1')
+        error = self.assertRaises(exception.TemplateRenderError,
+                                  self._source().get, 'network')
+        self.assertIn("cannot read %s: 'utf-8' codec can't decode"
+                      % os.path.join(self.dir, 'network.yaml'), str(error))
+
+    def test_safe_template_ids(self):
+        for template_id in ('ese_device_existing', 'gw-interface.v2', '_x'):
+            self.etcd[KEY + template_id] = record('a: b')
+            self.assertEqual('a: b', self._source().get(template_id))
+
+    def test_unsafe_template_ids(self):
+        for template_id in ('../network', 'a/b', '/etc/passwd', '..', '.',
+                            '.hidden', '', 'a\x00b', 'a b', 'a\\b',
+                            'network\n'):
+            error = self.assertRaises(exception.TemplateRenderError,
+                                      self._source().get, template_id)
+            self.assertEqual('Cannot render Heat template %s: a template id '
+                             'may only contain letters, digits, "_", "-" '
+                             'and "." (not first)' % template_id,
+                             str(error))
+        self.assertEqual([], self.reads)
+
+
+class TestRender(base.TestCase):
+
+    def _render(self, body, **jinja_parameters):
+        return templates.render('tmpl', body, jinja_parameters)
+
+    def _error(self, body, **jinja_parameters):
+        error = self.assertRaises(exception.TemplateRenderError,
+                                  self._render, body, **jinja_parameters)
+        return str(error)
+
+    def test_no_jinja(self):
+        body = 'heat_template_version: 2013-05-23\n\nresources: {}'
+        self.assertEqual(body, self._render(body))
+
+    def test_parameters(self):
+        self.assertEqual('a: 10.0.0.1 x\nb: [1, 2]', self._render(
+            'a: {{ jinja_fixed_ips[0].ip_address }} {{ jinja_name }}\n'
+            'b: {{ jinja_ids }}',
+            jinja_fixed_ips=[{'ip_address': '10.0.0.1'}], jinja_name='x',
+            jinja_ids=[1, 2]))
+
+    def test_default_whitespace_handling(self):
+        body = ('resources:\n'
+                '{% for id in jinja_ids %}\n'
+                '  r{{ id }}: {}\n'
+                '{% endfor %}\n')
+        self.assertEqual('resources:\n\n  r1: {}\n\n  r2: {}\n',
+                         self._render(body, jinja_ids=[1, 2]))
+
+    def test_trailing_newline_is_dropped(self):
+        self.assertEqual('a: b\n', self._render('a: b\n\n'))
+        self.assertEqual('a: b', self._render('a: b\n'))
+
+    def test_undefined_renders_empty(self):
+        self.assertEqual('a: ', self._render('a: {{ jinja_missing }}'))
+
+    def test_syntax_error(self):
+        self.assertEqual("Cannot render Heat template tmpl: syntax error at "
+                         "line 3: unexpected '}', expected ')'",
+                         self._error('a: 1\nb: 2\nc: {{ foo( }}\n'))
+
+    def test_unknown_filter(self):
+        self.assertEqual("Cannot render Heat template tmpl: syntax error at "
+                         "line 2: No filter named 'nofilter'.",
+                         self._error('a: 1\nb: {{ x | nofilter }}'))
+
+    def test_sandbox_violation(self):
+        self.assertEqual("Cannot render Heat template tmpl: sandbox "
+                         "violation at line 2: access to attribute "
+                         "'__class__' of 'str' object is unsafe.",
+                         self._error("a: 1\nb: {{ ''.__class__.__mro__ }}"))
+
+    def test_sandbox_violation_through_globals(self):
+        self.assertEqual("Cannot render Heat template tmpl: sandbox "
+                         "violation at line 1: access to attribute "
+                         "'__init__' of 'type' object is unsafe.",
+                         self._error('{{ cycler.__init__.__globals__ }}'))
+
+    def test_unsafe_attribute_of_a_parameter(self):
+        self.assertIn('sandbox violation at line 1',
+                      self._error('{{ jinja_x.__class__.__subclasses__() }}',
+                                  jinja_x='s'))
+
+    def test_undefined_attribute(self):
+        self.assertEqual("Cannot render Heat template tmpl: UndefinedError "
+                         "at line 2: 'jinja_missing' is undefined",
+                         self._error('a: 1\nb: {{ jinja_missing.id }}'))
+
+    def test_runtime_error(self):
+        self.assertEqual('Cannot render Heat template tmpl: '
+                         'ZeroDivisionError at line 3: division by zero',
+                         self._error('a\nb\n{{ 1 / 0 }}'))
+
+    def test_sandbox_range_limit(self):
+        self.assertIn('Cannot render Heat template tmpl: OverflowError at '
+                      'line 1: Range too big.',
+                      self._error('{{ range(10 ** 9) | list | length }}'))
+
+    def test_error_in_a_parameter(self):
+        class Unprintable(object):
+            def __str__(self):
+                raise RuntimeError('no text')
+
+        self.assertEqual('Cannot render Heat template tmpl: RuntimeError at '
+                         'line 2: no text',
+                         self._error('a: 1\nb: {{ x }}', x=Unprintable()))
+
+    def test_error_outside_the_template(self):
+        error = self.assertRaises(exception.TemplateRenderError,
+                                  templates.render, 'tmpl', 'a: 1',
+                                  ['not', 'a', 'mapping'])
+        self.assertIn('Cannot render Heat template tmpl: ValueError: ',
+                      str(error))
+
+    def test_compiled_once_per_body(self):
+        templates._compile.cache_clear()
+        self._render('a: {{ jinja_x }}', jinja_x=1)
+        self._render('a: {{ jinja_x }}', jinja_x=2)
+        self._render('b: {{ jinja_x }}', jinja_x=2)
+        info = templates._compile.cache_info()
+        self.assertEqual((1, 2), (info.hits, info.misses))
+
+
+class TestCheckRendered(base.TestCase):
+
+    def _error(self, text):
+        error = self.assertRaises(exception.TemplateRenderError,
+                                  templates.check_rendered, 'tmpl', text)
+        return str(error)
+
+    def test_mapping(self):
+        self.assertIsNone(templates.check_rendered(
+            'tmpl', 'heat_template_version: 2013-05-23\n'
+                    'resources:\n  r: {type: OS::Heat::None}\n'))
+
+    def test_invalid_yaml(self):
+        error = self._error('a:\n  b: 1\n - c\n')
+        self.assertThat(error, matchers.StartsWith(
+            'Cannot render Heat template tmpl: the rendered template is not '
+            'valid YAML: '))
+        self.assertThat(error, matchers.EndsWith(' at line 3, column 2'))
+
+    def test_not_a_mapping(self):
+        for text, kind in (('- a\n- b\n', 'list'), ('just text', 'str'),
+                           ('', 'NoneType'), ('42', 'int')):
+            self.assertEqual('Cannot render Heat template tmpl: the rendered '
+                             'template is not a YAML mapping (it loads as '
+                             '%s)' % kind, self._error(text))
+
+    def test_unsafe_yaml_tags_are_rejected(self):
+        self.assertIn('the rendered template is not valid YAML: could not '
+                      'determine a constructor for the tag',
+                      self._error('a: !!python/object/apply:os.system '
+                                  '["true"]\n'))
