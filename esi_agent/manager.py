@@ -72,6 +72,11 @@ class AgentManager(periodic_task.PeriodicTasks):
         except Exception:
             LOG.exception('Unexpected error taking job %r', _job_id(job))
 
+    def periodic_tasks(self, context, raise_on_error=False):
+        """Run the periodic tasks that are due; returns the idle time."""
+        return self.run_periodic_tasks(context,
+                                       raise_on_error=raise_on_error)
+
     @periodic_task.periodic_task(spacing=2, run_immediately=True)
     def reconcile_stacks(self, context):
         """Finish the jobs whose stacks reached a terminal status."""

@@ -31,7 +31,11 @@ class RequestContextSerializer(messaging.Serializer):
         return self._base.deserialize_entity(context, entity)
 
     def serialize_context(self, context):
-        return context.to_dict() if context is not None else {}
+        if context is None:
+            return {}
+        if isinstance(context, dict):
+            return context
+        return context.to_dict()
 
     def deserialize_context(self, context):
         return oslo_context.RequestContext.from_dict(context or {})

@@ -15,6 +15,7 @@
 from oslo_config import cfg
 
 from esi_agent.conf import agent
+from esi_agent.conf import default
 from esi_agent.conf import etcd
 from esi_agent.conf import heat
 from esi_agent.conf import templates
@@ -22,6 +23,7 @@ from esi_agent.conf import templates
 CONF = cfg.CONF
 
 agent.register_opts(CONF)
+default.register_opts(CONF)
 etcd.register_opts(CONF)
 heat.register_opts(CONF)
 templates.register_opts(CONF)

@@ -13,11 +13,12 @@
 """Entry point of oslo-config-generator for the esi-agent namespace."""
 
 from esi_agent.conf import agent
+from esi_agent.conf import default
 from esi_agent.conf import etcd
 from esi_agent.conf import heat
 from esi_agent.conf import templates
 
-_MODULES = (agent, etcd, heat, templates)
+_MODULES = (default, agent, etcd, heat, templates)
 
 
 def list_opts():

@@ -37,6 +37,9 @@ class Intake(object):
         self._conf = conf
         self._store = job_store
         self._runner = runner
+        # What came in, for logs, tests and the manage CLI.
+        self.stats = {'accepted': 0, 'duplicates': 0, 'rejected': 0,
+                      'dropped': 0}
 
     def accept(self, job):
         """Take one job from the bus. Never raises on bad input.
@@ -52,11 +55,13 @@ class Intake(object):
             return None
         arrival, seen = self._store.intake(job, received_at)
         if seen is not None:
+            self.stats['duplicates'] += 1
             LOG.info('Job %(id)s was received before (%(status)s); '
                      'ignoring this copy', {'id': job['id'],
                                             'status': seen.status})
             return None
         entry = scheduler.JobEntry(job, arrival, received_at)
+        self.stats['accepted'] += 1
         LOG.info('Job %(id)s accepted: %(action)s %(type)s %(rid)s '
                  'version %(v)s', {'id': entry.id, 'action': job['action'],
                                    'type': job['resource_type'],
@@ -80,10 +85,12 @@ class Intake(object):
         identity = schema.identity(job)
         job_id = job.get('id') if isinstance(job, dict) else None
         if identity is None:
+            self.stats['dropped'] += 1
             LOG.error('Dropped a job that names no usable resource '
                       '(job id %(id)r): %(err)s',
                       {'id': str(job_id)[:128], 'err': error})
             return
+        self.stats['rejected'] += 1
         LOG.error('Job %(id)r for %(type)s %(rid)s rejected: %(err)s',
                   {'id': str(job_id)[:128], 'type': identity[0],
                    'rid': identity[1], 'err': error})

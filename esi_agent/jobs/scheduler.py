@@ -125,6 +125,10 @@ def _check_dependencies(entry, index, waits):
 def _check_own_resource(entry, index, waits):
     """Version order and one job at a time per resource.
 
+    A job waits for every known pending job of lower version of its
+    resource and for any job of it that is running; a job whose version is
+    below one already completed is superseded.
+
     :returns: True when a higher version was already completed.
     """
     for other in index.of_resource(entry.resource):
@@ -134,8 +138,10 @@ def _check_own_resource(entry, index, waits):
             waits.append('job %s of the same resource (%s)'
                          % (other.id, other.status.lower()))
         elif (other.status == store.PENDING
-              and other.arrival < entry.arrival
               and other.version < entry.version):
+            # Versions run in order whatever order the casts arrived in:
+            # several RPC threads (or agents) take one scenario's casts at
+            # once, so arrival order is only a hint of version order.
             waits.append('version %d of the same resource (job %s)'
                          % (other.version, other.id))
         elif (other.status == store.COMPLETED
