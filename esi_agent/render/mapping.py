@@ -157,7 +157,7 @@ def _evaluate_condition(rule, resource_input):
         if branch not in rule:
             raise _InvalidRule(_('the if_mapping rule has no %s') % branch)
     test, operands = _test(rule['if_mapping'])
-    first, second = (_evaluate(operand, resource_input)
+    first, second = (_operand(operand, resource_input)
                      for operand in operands)
     if test == 'equal':
         holds = first == second
@@ -165,6 +165,19 @@ def _evaluate_condition(rule, resource_input):
         holds = _regexp_matches(first, second)
     branch = 'then_mapping' if holds else 'else_mapping'
     return _evaluate(rule[branch], resource_input)
+
+
+def _operand(rule, resource_input):
+    """The value of an if_mapping operand; None for an absent field.
+
+    A resource that lacks the field (or has it null) simply does not match,
+    as it would not in the API that wrote the rule: a port without a
+    device_owner is a port.
+    """
+    if (isinstance(rule, dict) and set(rule) == {'field'}
+            and rule['field'] not in resource_input):
+        return None
+    return _evaluate(rule, resource_input)
 
 
 def _test(condition):
@@ -180,6 +193,8 @@ def _test(condition):
 
 def _regexp_matches(string, pattern):
     """Return whether ``pattern`` matches at the start of ``string``."""
+    if string is None:
+        return False
     if not isinstance(string, str) or not isinstance(pattern, str):
         raise _InvalidRule(_('regexp needs a string and a pattern, not '
                              '%(string)r and %(pattern)r') %

@@ -668,6 +668,9 @@ class TestEtcdFailures(RunnerTestCase):
         self.assertTrue(entry.resumed)
         self.assertEqual(0, self.runner.in_flight())
         self.assertEqual([], self.store.finished)
+        self.assertIn('cannot finish it now (etcd request failed: /kv/txn '
+                      'ConnectionFailedError); it will be resumed',
+                      self.log.output)
         # Next pass: the stack carries the job's tag, so it is adopted and
         # its (already terminal) status finishes the job.
         self.run_pass()
@@ -677,6 +680,15 @@ class TestEtcdFailures(RunnerTestCase):
         _id, recs, status, _error = self.only_finish()
         self.assertEqual(NET_OUTPUTS, recs[records.job_state_key(
             'network', NET)]['heat_outputs'])
+
+    def test_unexpected_error_in_finish_resumes_the_job(self):
+        entry = self.add(make_job())
+        self.run_pass()
+        self.store.finish_errors.append(KeyError('version'))
+        self.finish_stack(entry, 'CREATE_COMPLETE', 'ok')
+        self.assertEqual(store.PENDING, entry.status)
+        self.assertTrue(entry.resumed)
+        self.assertIn('completion failed; retrying', self.log.output)
 
     def test_etcd_error_while_rejecting_resumes_the_job(self):
         del self.source.bodies['network']

@@ -154,14 +154,16 @@ class TestJobIndex(SchedulerTestCase):
         self.assertIsNone(self.index.get('nope'))
 
     def test_waiting_in_arrival_order(self):
-        c = self.add(make_job('port', PORT, 3), arrival=30)
-        a = self.add(make_job('network', NET), arrival=10)
+        # Neither the order of the calls nor that of the ids is the order
+        # of arrival.
+        third = self.add(make_job('network', NET), arrival=30)
         self.add(make_job('subnet', SUBNET), arrival=5,
                  status=store.COMPLETED)
+        first = self.add(make_job('port', PORT, 3), arrival=10)
         self.add(make_job('port', PORT, 2), arrival=15,
                  status=scheduler.RUNNING)
-        b = self.add(make_job('port', PORT, 1), arrival=20)
-        self.assertEqual([a, b, c], self.index.waiting())
+        second = self.add(make_job('port', PORT, 1), arrival=20)
+        self.assertEqual([first, second, third], self.index.waiting())
 
     def test_waiting_follows_status_changes(self):
         a = self.add(make_job('network', NET))
