@@ -55,6 +55,12 @@ def prefix_end(prefix):
     return bytes(raw)
 
 
+def describe(error):
+    """The text of an etcd3gw error (kept in ``detail_text``)."""
+    return (getattr(error, 'detail_text', None) or str(error)
+            or type(error).__name__)
+
+
 def dumps(value):
     """Encode a JSON record the way the agent stores it (UTF-8 bytes)."""
     return json.dumps(value, ensure_ascii=False).encode('utf-8')
@@ -162,7 +168,7 @@ class EtcdClient(object):
         LOG.warning('etcd at %(ep)s is unreachable (%(err)s); retrying with '
                     'backoff for up to %(t)s s',
                     {'ep': self.endpoint,
-                     'err': retry_state.outcome.exception(),
+                     'err': describe(retry_state.outcome.exception()),
                      't': self._conf.retry_timeout})
 
     def _outage_ended(self):
@@ -188,7 +194,7 @@ class EtcdClient(object):
                         data=json.dumps(body))
         except etcd_exc.Etcd3Exception as e:
             raise exception.EtcdError(reason='%s %s: %s' % (
-                path, type(e).__name__, getattr(e, 'detail_text', e)))
+                path, type(e).__name__, describe(e)))
         self._outage_ended()
         return result
 
@@ -197,7 +203,7 @@ class EtcdClient(object):
         try:
             self._client.status()
         except etcd_exc.Etcd3Exception as e:
-            raise exception.EtcdError(reason=str(e) or type(e).__name__)
+            raise exception.EtcdError(reason=describe(e))
 
     def get(self, key):
         """The KeyValue at ``key``, or None."""

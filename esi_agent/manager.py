@@ -11,8 +11,8 @@
 # under the License.
 """The agent manager: the RPC endpoint and the periodic tasks."""
 
-import oslo_messaging as messaging
 from oslo_log import log as logging
+import oslo_messaging as messaging
 from oslo_service import periodic_task
 
 from esi_agent import etcd

@@ -67,8 +67,10 @@ def worker_state(action, succeeded):
 def tenant_id(job):
     """The job's ``tenant_id`` param, else ``resource_input.tenant_id``."""
     for param in job.get('params') or ():
-        if isinstance(param, dict) and param.get('param') == 'tenant_id':
-            return param.get('value')
+        if (isinstance(param, dict) and param.get('param') == 'tenant_id'
+                and param.get('type', 'value') == 'value'
+                and param.get('value')):
+            return param['value']
     resource_input = job.get('resource_input')
     if isinstance(resource_input, dict):
         return resource_input.get('tenant_id')
@@ -76,8 +78,7 @@ def tenant_id(job):
 
 
 def stack_records(job, stack_name, stack_status, status_reason, outputs):
-    """The three records written when the job's stack reached a terminal
-    status.
+    """The three records of a job whose stack reached a terminal status.
 
     :param stack_status: Heat's status, e.g. ``CREATE_COMPLETE``.
     :param outputs: the stack outputs, ``[{output_key, output_value,

@@ -11,8 +11,8 @@
 # under the License.
 """The esi-agent oslo.service Service: RPC server and periodic tasks."""
 
-import oslo_messaging as messaging
 from oslo_log import log as logging
+import oslo_messaging as messaging
 from oslo_service import service
 
 from esi_agent import manager as agent_manager

@@ -13,7 +13,6 @@
 
 import sys
 
-from oslo_log import log as logging
 from oslo_service import service as os_service
 
 from esi_agent.common import config

@@ -230,7 +230,9 @@ class Stacks(object):
         return found
 
     def outputs(self, stack):
-        """The outputs of a stack: [{output_key, output_value, description}].
+        """The outputs of a stack, as Heat gives them.
+
+        :returns: ``[{output_key, output_value, description}]``
         """
         try:
             body = self._call('show', stack.name, self._client.stacks.get,

@@ -215,6 +215,8 @@ class JobRunner(object):
 
     def reconcile(self):
         """Finish the in-flight jobs whose stacks reached a terminal status.
+
+        :returns: how many stacks were found terminal.
         """
         with self._inflight_lock:
             tracked = list(self._inflight.values())
@@ -248,6 +250,13 @@ class JobRunner(object):
             self._retry_later(entry, None)
 
     def _complete(self, entry, status):
+        if (status.status.startswith('DELETE_')
+                and not records.is_delete(entry.job['action'])):
+            self._reject(entry, exception.HeatError(
+                operation=entry.job['action'], stack=status.name,
+                reason='the stack was deleted outside esi-agent (%s)'
+                % status.status))
+            return
         outputs = []
         if (status.status.endswith('_COMPLETE')
                 and status.status != stacks_mod.DELETE_COMPLETE):

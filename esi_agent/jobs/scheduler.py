@@ -127,9 +127,9 @@ def _check_own_resource(entry, index, waits):
 
     A job waits for every known pending job of lower version of its
     resource and for any job of it that is running; a job whose version is
-    below one already completed is superseded.
+    below one already finished is superseded.
 
-    :returns: True when a higher version was already completed.
+    :returns: True when a higher version already finished.
     """
     for other in index.of_resource(entry.resource):
         if other is entry:
@@ -144,8 +144,11 @@ def _check_own_resource(entry, index, waits):
             # once, so arrival order is only a hint of version order.
             waits.append('version %d of the same resource (job %s)'
                          % (other.version, other.id))
-        elif (other.status == store.COMPLETED
+        elif (other.status in (store.COMPLETED, store.FAILED)
               and other.version > entry.version):
+            # Also after a failed higher version: running the lower one
+            # would take the stack back to an older config that its
+            # records (guarded by version) could never show.
             return True
     return False
 

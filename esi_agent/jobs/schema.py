@@ -50,12 +50,15 @@ _PARAM = {
         'resources': {'type': 'array'},
     },
     'allOf': [
-        {'if': {'properties': {'type': {'const': 'output_key'}}},
+        {'if': {'required': ['type'],
+                'properties': {'type': {'const': 'output_key'}}},
          'then': {'properties': {'value': _REFERENCE}}},
-        {'if': {'properties': {'type': {'const': 'list'}}},
-         'then': {'properties': {'value': {'type': 'array',
-                                           'items': {'$ref': '#/$defs/param'}}}}},
-        {'if': {'properties': {'param': {'const': 'heat_timeout'}}},
+        {'if': {'required': ['type'],
+                'properties': {'type': {'const': 'list'}}},
+         'then': {'properties': {'value': {
+             'type': 'array', 'items': {'$ref': '#/$defs/param'}}}}},
+        {'if': {'required': ['param'],
+                'properties': {'param': {'const': 'heat_timeout'}}},
          'then': {'properties': {'value': {
              'type': ['integer', 'string'],
              'pattern': r'^\s*[0-9]+\s*$',
@@ -89,10 +92,18 @@ JOB_SCHEMA = {
 }
 
 
+def _is_integer(checker, instance):
+    # JSON Schema counts 2.0 as an integer; a job's version must be a real
+    # int, as the version guard in etcd compares integers.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 @functools.lru_cache(maxsize=1)
 def _validator():
-    cls = jsonschema.validators.validator_for(JOB_SCHEMA)
-    cls.check_schema(JOB_SCHEMA)
+    base = jsonschema.validators.validator_for(JOB_SCHEMA)
+    base.check_schema(JOB_SCHEMA)
+    cls = jsonschema.validators.extend(
+        base, type_checker=base.TYPE_CHECKER.redefine('integer', _is_integer))
     return cls(JOB_SCHEMA)
 
 

@@ -102,7 +102,11 @@ class JobStore(object):
         if result.succeeded:
             return result.revision, None
         kvs = result.range_kvs(0)
-        return None, StoredJob(kvs[0].json(), kvs[0].create_revision)
+        seen = StoredJob(kvs[0].json(), kvs[0].create_revision)
+        if seen.status == PENDING and seen.received_at == received_at:
+            # Our own write, answered too late and retried: not a copy.
+            return seen.arrival, None
+        return None, seen
 
     def load_jobs(self):
         """Yield every stored job, in arrival order."""

@@ -104,7 +104,9 @@ class FunctionalTestCase(base.TestCase):
         return {j: self.job_status(j) for j in job_ids}
 
     def resource_records(self, resource_type, resource_id, revision=None):
-        """The three records of a resource, {key: (record, mod_revision)}.
+        """The three records of a resource.
+
+        :returns: ``{key: (record, mod_revision)}``, at ``revision`` if set.
         """
         keys = (records.heat_stacks_key(resource_type, resource_id),
                 records.job_state_key(resource_type, resource_id),

@@ -84,7 +84,8 @@ class TestJobStore(base.TestCase):
         self.assertEqual(6, state['version'])
 
     def test_unicode_round_trip(self):
-        job = jobs.network(params=[jobs.value('description', 'caf\u00e9 \u20ac')])
+        job = jobs.network(
+            params=[jobs.value('description', 'caf\u00e9 \u20ac')])
         self.store.intake(job, 1.0)
         [stored] = self.store.load_jobs()
         self.assertEqual(job, stored.job)

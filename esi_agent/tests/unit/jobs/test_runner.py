@@ -472,18 +472,11 @@ class TestReconcile(RunnerTestCase):
         self.assertEqual([], self.store.finished)
 
     def test_vanished_stack_of_a_create_is_not_a_success(self):
-        # Stacks.statuses() reports a stack that Heat no longer shows as
-        # DELETE_COMPLETE. For a create or modify job the runner then
-        # records CREATE_COMPLETED / COMPLETED with an orchestration_state
-        # of DELETE_COMPLETE and no outputs: dependents start with
-        # nothing to read. A failure would be the honest record.
         entry = self.add(make_job())
         self.run_pass()
         del self.stacks.stacks['network_' + NET]
         self.reconcile(1)
-        self.expectFailure(
-            'a create whose stack vanished is recorded as COMPLETED',
-            self.assertEqual, store.FAILED, entry.status)
+        self.assertEqual(store.FAILED, entry.status)
 
 
 class TestDelete(RunnerTestCase):

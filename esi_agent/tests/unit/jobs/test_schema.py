@@ -155,30 +155,16 @@ class TestInvalidJobs(base.TestCase):
         self.assertInvalid(job, "params[1]: missing required field 'type'")
 
     def test_missing_param_type_reports_only_that(self):
-        # BUG (schema.py): the ``if`` clauses of _PARAM lack
-        # ``required: [...]``, so an absent ``type`` (or ``param``) makes
-        # every ``if`` hold vacuously and the value is checked as an
-        # output_key reference AND as a list (or as a heat_timeout),
-        # giving contradictory errors listed before the real one:
-        #   params[1].value: expected object, got string;
-        #   params[1].value: expected array, got string;
-        #   params[1]: missing required field 'type'
         job = valid_job()
         del job['params'][1]['type']
-        self.expectFailure(
-            'schema _PARAM if-clauses hold when type is absent',
-            self.assertEqual,
+        self.assertEqual(
             "Invalid job: params[1]: missing required field 'type'",
             self.assertInvalid(job))
 
     def test_missing_param_name_reports_only_that(self):
-        # Same BUG for the heat_timeout clause: without ``param`` the value
-        # 'port-1' is checked against the heat_timeout pattern.
         job = valid_job()
         del job['params'][1]['param']
-        self.expectFailure(
-            'schema _PARAM if-clauses hold when param is absent',
-            self.assertEqual,
+        self.assertEqual(
             "Invalid job: params[1]: missing required field 'param'",
             self.assertInvalid(job))
 
