@@ -215,6 +215,12 @@ class EtcdClient(object):
         kv = self.get(key)
         return kv.json() if kv is not None else None
 
+    def get_json_at(self, key, revision):
+        """The JSON record at ``key`` as it was at ``revision``, or None."""
+        kvs = self._request('/kv/range', {'key': _b64(key),
+                                          'revision': revision}).get('kvs')
+        return KeyValue(kvs[0]).json() if kvs else None
+
     def get_prefix(self, prefix):
         """Yield every KeyValue under ``prefix`` in key order.
 

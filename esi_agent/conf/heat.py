@@ -47,9 +47,21 @@ def register_opts(conf):
     conf.register_opts(opts, group=heat_group)
     ks_loading.register_session_conf_options(conf, heat_group.name)
     ks_loading.register_auth_conf_options(conf, heat_group.name)
-    ks_loading.register_adapter_conf_options(conf, heat_group.name)
-    conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
-                     group=heat_group.name)
+    conf.register_opts(_adapter_opts(include_deprecated=True),
+                       group=heat_group)
+
+
+def _adapter_opts(include_deprecated):
+    """keystoneauth's adapter options, defaulting to Heat's service type.
+
+    The default is set on the options themselves rather than with
+    ``conf.set_default()``, which ``ConfigOpts.reset()`` would undo, and so
+    that the sample configuration shows it.
+    """
+    adapter_opts = ks_loading.get_adapter_conf_options(
+        include_deprecated=include_deprecated)
+    cfg.set_defaults(adapter_opts, service_type=DEFAULT_SERVICE_TYPE)
+    return adapter_opts
 
 
 def list_opts():
@@ -58,4 +70,4 @@ def list_opts():
         + ks_loading.get_session_conf_options()
         + ks_loading.get_auth_common_conf_options()
         + ks_loading.get_auth_plugin_conf_options('password')
-        + ks_loading.get_adapter_conf_options(include_deprecated=False))}
+        + _adapter_opts(include_deprecated=False))}

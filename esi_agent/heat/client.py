@@ -35,7 +35,7 @@ def get_client(conf):
         '1',
         session=session,
         auth=auth,
-        service_type=adapter.service_type,
+        service_type=adapter.service_type or 'orchestration',
         service_name=adapter.service_name,
         interface=adapter.interface,
         region_name=adapter.region_name,

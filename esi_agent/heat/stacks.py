@@ -105,12 +105,13 @@ class Stacks(object):
         self._conf = conf.heat
         self.calls = 0
 
-    def _call(self, operation, stack, func, *args, **kwargs):
+    def _call(self, operation, stack, func, *args, retries=None, **kwargs):
+        retries = self._conf.api_retries if retries is None else retries
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_TRANSIENT),
             wait=tenacity.wait_exponential(
                 multiplier=0.5, max=self._conf.api_retry_max_delay),
-            stop=tenacity.stop_after_attempt(self._conf.api_retries + 1),
+            stop=tenacity.stop_after_attempt(retries + 1),
             before_sleep=lambda rs: LOG.warning(
                 'Heat %(op)s of %(stack)s failed (%(err)s); retrying',
                 {'op': operation, 'stack': stack,
@@ -207,22 +208,33 @@ class Stacks(object):
     def statuses(self, stacks):
         """The current status of many stacks, in few calls.
 
+        One list call per LIST_CHUNK stacks, filtered by id (Heat cannot
+        combine the ``tags`` query with other filters: it applies them to
+        the tag table). A stack missing from the answer (the list hides
+        deleted stacks) is looked up by id; so is every stack when Heat
+        refuses the list call. Errors are not retried here: the next cycle
+        is the retry.
+
         :param stacks: StackStatus objects (id and name set).
-        :returns: dict of stack id to StackStatus. A stack missing from the
-            answer of the list call (which hides deleted stacks) is looked
-            up by id.
+        :returns: dict of stack id to StackStatus.
+        :raises: HeatError when Heat cannot be asked at all.
         """
         wanted = {s.id: s for s in stacks}
         found = {}
         ids = list(wanted)
-        for start in range(0, len(ids), LIST_CHUNK):
-            chunk = ids[start:start + LIST_CHUNK]
-            listed = self._call('list', '%d stacks' % len(chunk),
-                                lambda c=chunk: list(self._client.stacks.list(
-                                    filters={'id': c},
-                                    tags=self._conf.stack_tag)))
-            for stack in listed:
-                found[stack.id] = StackStatus.from_stack(stack)
+        try:
+            for start in range(0, len(ids), LIST_CHUNK):
+                chunk = ids[start:start + LIST_CHUNK]
+                listed = self._call(
+                    'list', '%d stacks' % len(chunk),
+                    lambda c=chunk: list(self._client.stacks.list(
+                        filters={'id': c})), retries=0)
+                for stack in listed:
+                    found[stack.id] = StackStatus.from_stack(stack)
+        except (heat_exc.HTTPException,) + _TRANSIENT as e:
+            LOG.warning('Heat refused to list %(n)d in-flight stacks '
+                        '(%(err)s); asking for each of them',
+                        {'n': len(ids), 'err': heat_message(e)})
         for stack_id in set(wanted) - set(found):
             status = self.find(wanted[stack_id].identity)
             found[stack_id] = status or StackStatus(

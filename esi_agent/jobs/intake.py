@@ -20,8 +20,8 @@ never taken.
 import time
 
 from oslo_log import log as logging
-from oslo_serialization import jsonutils
 
+from esi_agent import etcd
 from esi_agent import exception
 from esi_agent.jobs import scheduler
 from esi_agent.jobs import schema
@@ -72,7 +72,8 @@ class Intake(object):
 
     def _check_size(self, job):
         try:
-            size = len(jsonutils.dump_as_bytes(job))
+            # Measured, and checked, as the store will encode it.
+            size = len(etcd.dumps(job))
         except (TypeError, ValueError) as e:
             raise exception.InvalidJob(reason='not serialisable as JSON: %s'
                                        % type(e).__name__)

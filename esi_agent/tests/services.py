@@ -24,6 +24,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -130,6 +131,14 @@ class EtcdServer(object):
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    def log_tail(self, lines=20):
+        try:
+            with open(os.path.join(self.data_dir, 'etcd.log'),
+                      errors='replace') as f:
+                return ''.join(f.readlines()[-lines:])
+        except OSError:
+            return '(no log)'
+
     def wipe(self):
         """Delete every key."""
         requests.post(self.url + '/v3/kv/deleterange',
@@ -141,8 +150,18 @@ _SHARED_ETCD = None
 
 
 def shared_etcd():
-    """The etcd of this test process, started on first use."""
+    """The etcd of this test process, started on first use.
+
+    One that died (killed from outside the test run) is reported with the
+    end of its log and replaced by a new one.
+    """
     global _SHARED_ETCD
+    if _SHARED_ETCD is not None and _SHARED_ETCD.proc.poll() is not None:
+        sys.stderr.write('etcd %s exited with %s; its log ends with:\n%s\n'
+                         % (_SHARED_ETCD.url, _SHARED_ETCD.proc.returncode,
+                            _SHARED_ETCD.log_tail()))
+        _SHARED_ETCD.cleanup()
+        _SHARED_ETCD = None
     if _SHARED_ETCD is None:
         _SHARED_ETCD = EtcdServer().start()
         atexit.register(_SHARED_ETCD.cleanup)
