@@ -209,7 +209,9 @@ class JobRunner(object):
     def _track(self, entry, status):
         entry.status = scheduler.IN_PROGRESS
         with self._inflight_lock:
-            self._inflight[entry.id] = (entry, status)
+            # One job of a resource at a time: the stack name is unique
+            # among in-flight jobs.
+            self._inflight[status.name] = (entry, status)
 
     # Completion
 
@@ -231,14 +233,40 @@ class JobRunner(object):
         done = 0
         for entry, status in tracked:
             latest = current.get(status.id)
-            if latest is None or not stacks_mod.is_terminal(latest.status):
-                continue
-            with self._inflight_lock:
-                if self._inflight.pop(entry.id, None) is None:
-                    continue
-            done += 1
-            self._record_pool.submit(self._complete_safely, entry, latest)
+            if latest is not None and self._take_terminal(latest):
+                done += 1
         return done
+
+    def stack_event(self, stack_id, stack_name, stack_status, reason=''):
+        """A hint that a stack changed status (a Heat notification).
+
+        Finishes the job at once when the stack is one of this agent's
+        in-flight stacks and the status is terminal; anything else is
+        ignored, the periodic reconcile staying the source of truth.
+
+        :returns: True when a job was handed to completion.
+        """
+        return self._take_terminal(stacks_mod.StackStatus(
+            stack_id, stack_name, stack_status, reason), same_action=True)
+
+    def _take_terminal(self, latest, same_action=False):
+        """Hand the in-flight job of a terminal stack to completion.
+
+        :param same_action: only when the status is of the action the job
+            started (a late event of an earlier action is stale).
+        """
+        if not stacks_mod.is_terminal(latest.status):
+            return False
+        with self._inflight_lock:
+            tracked = self._inflight.get(latest.name)
+            if tracked is None or tracked[1].id != latest.id:
+                return False
+            if same_action and (tracked[1].status.split('_')[0]
+                                != latest.status.split('_')[0]):
+                return False
+            del self._inflight[latest.name]
+        self._record_pool.submit(self._complete_safely, tracked[0], latest)
+        return True
 
     def _complete_safely(self, entry, status):
         try:
