@@ -80,6 +80,9 @@ class EtcdServer(object):
         self._client_cert = client_cert
         self.data_dir = tempfile.mkdtemp(prefix='esi-etcd-')
         self.proc = None
+        # A forked copy of the test process must not stop our etcd when
+        # it exits (atexit handlers run in a child that exits normally).
+        self._owner = os.getpid()
 
     @property
     def url(self):
@@ -118,6 +121,8 @@ class EtcdServer(object):
             return False
 
     def stop(self):
+        if os.getpid() != self._owner:
+            return
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -128,6 +133,8 @@ class EtcdServer(object):
         self.proc = None
 
     def cleanup(self):
+        if os.getpid() != self._owner:
+            return
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
