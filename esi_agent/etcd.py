@@ -83,11 +83,17 @@ class KeyValue(object):
 
 # Builders of transaction operations and comparisons.
 
-def op_put(key, value):
-    """A put of ``value`` (bytes, str, or a JSON-able record)."""
+def op_put(key, value, lease=None):
+    """A put of ``value`` (bytes, str, or a JSON-able record).
+
+    :param lease: attach the key to this lease id.
+    """
     if not isinstance(value, (bytes, str)):
         value = dumps(value)
-    return {'request_put': {'key': _b64(key), 'value': _b64(value)}}
+    put = {'key': _b64(key), 'value': _b64(value)}
+    if lease:
+        put['lease'] = lease
+    return {'request_put': put}
 
 
 def op_delete(key):
@@ -109,6 +115,12 @@ def cmp_missing(key):
     """True when ``key`` does not exist."""
     return {'key': _b64(key), 'target': 'CREATE', 'result': 'EQUAL',
             'create_revision': 0}
+
+
+def cmp_value_equal(key, value):
+    """True when ``key`` exists and holds ``value``."""
+    return {'key': _b64(key), 'target': 'VALUE', 'result': 'EQUAL',
+            'value': _b64(value)}
 
 
 def cmp_value_less(key, value):
@@ -227,22 +239,47 @@ class EtcdClient(object):
         Pages through the range at one revision, so the result is a
         consistent snapshot even when the prefix holds many keys.
         """
+        return iter(self.snapshot(prefix)[0])
+
+    def snapshot(self, prefix, revision=None, min_mod_revision=None):
+        """The keys under ``prefix`` at one revision, paged.
+
+        :param revision: read at this revision (default: the latest).
+        :param min_mod_revision: only keys changed at or after it.
+        :returns: ``(list of KeyValue, revision read)``.
+        """
         start = prefix.encode('utf-8')
         end = _b64(prefix_end(prefix))
-        revision = None
+        found = []
         while True:
             body = {'key': _b64(start), 'range_end': end,
                     'limit': self.PAGE_SIZE}
             if revision:
                 body['revision'] = revision
+            if min_mod_revision:
+                body['min_mod_revision'] = min_mod_revision
             result = self._request('/kv/range', body)
-            revision = revision or result['header']['revision']
+            revision = revision or int(result['header']['revision'])
             kvs = [KeyValue(kv) for kv in result.get('kvs', [])]
-            for kv in kvs:
-                yield kv
+            found.extend(kvs)
             if not result.get('more') or not kvs:
-                return
+                return found, revision
             start = kvs[-1].key.encode('utf-8') + b'\x00'
+
+    # Leases
+
+    def grant_lease(self, ttl):
+        """A new lease of ``ttl`` seconds; returns its id."""
+        result = self._request('/lease/grant', {'TTL': ttl, 'ID': 0})
+        return int(result['ID'])
+
+    def refresh_lease(self, lease_id):
+        """Keep a lease alive; returns its TTL, 0 when it has expired."""
+        result = self._request('/lease/keepalive', {'ID': lease_id})
+        return int(result.get('result', {}).get('TTL', 0))
+
+    def revoke_lease(self, lease_id):
+        self._request('/kv/lease/revoke', {'ID': lease_id})
 
     def put(self, key, value):
         self._request('/kv/put', {'key': _b64(key),

@@ -91,3 +91,51 @@ class ServiceUnavailable(EsiAgentException):
 
 class EtcdError(ServiceUnavailable):
     msg_fmt = _('etcd request failed: %(reason)s')
+
+
+# What a message for a person must not show: the values of a job's params
+# and resource_input fields whose names say they are secret (at any depth).
+SECRET_WORDS = ('password', 'secret', 'token', 'key', 'credential')
+MASK = '***'
+
+
+def is_secret(name):
+    """Whether a field called ``name`` holds a secret."""
+    return isinstance(name, str) and any(
+        word in name.lower() for word in SECRET_WORDS)
+
+
+def mask_secrets(value, secret=False):
+    """A copy of ``value`` with every secret replaced by ``MASK``."""
+    if isinstance(value, dict):
+        return {k: mask_secrets(v, secret or is_secret(k))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_secrets(v, secret) for v in value]
+    return MASK if secret and value is not None else value
+
+
+def secret_strings(value, secret=False):
+    """The strings of ``value`` that are secrets, as a set."""
+    if isinstance(value, str):
+        return {value} if secret else set()
+    found = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found |= secret_strings(v, secret or is_secret(k))
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            found |= secret_strings(v, secret)
+    return found
+
+
+def scrub(text, secrets, shortest=4):
+    """``text`` with each of ``secrets`` replaced by ``MASK``.
+
+    Secrets shorter than ``shortest`` characters are left: replacing them
+    would garble the text more than it would hide.
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= shortest:
+            text = text.replace(secret, MASK)
+    return text

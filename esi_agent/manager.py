@@ -15,6 +15,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_service import periodic_task
 
+from esi_agent import coordination
 from esi_agent import etcd
 from esi_agent import exception
 from esi_agent.heat import client as heat_client
@@ -43,23 +44,30 @@ class AgentManager(periodic_task.PeriodicTasks):
             self._periodic_spacing,
             reconcile_stacks=conf.agent.reconcile_interval)
         self.etcd = etcd.EtcdClient(conf)
-        job_store = store.JobStore(self.etcd)
+        self.coordinator = coordination.Coordinator(conf, host, self.etcd)
+        job_store = store.JobStore(self.etcd, owner=host,
+                                   lease=self.coordinator.lease)
         self.stacks = stacks.Stacks(heat or heat_client.get_client(conf),
                                     conf)
         source = templates.TemplateSource(self.etcd.get_json,
                                           conf.templates.template_dir)
         self.runner = runner.JobRunner(
             conf, job_store, self.stacks, source,
-            mapping.load_mappings(conf.templates.mapping_file))
+            mapping.load_mappings(conf.templates.mapping_file),
+            coordinator=self.coordinator)
         self.intake = intake.Intake(conf, job_store, self.runner)
 
     def start(self):
-        """Resume the unfinished jobs stored in etcd and start scheduling."""
+        """Join the agents, resume unfinished jobs, start scheduling."""
+        self.coordinator.start()
         self.runner.resume()
         self.runner.start()
 
     def stop(self):
         self.runner.stop()
+        # Revoking the lease hands this agent's unfinished jobs to the
+        # others at once rather than after lease_ttl.
+        self.coordinator.stop()
 
     def process_job(self, context, job):
         """RPC (cast): take one job. Never raises on bad input."""

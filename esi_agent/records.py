@@ -18,6 +18,8 @@ job.
 
 import json
 
+from esi_agent.jobs import schema
+
 HEAT_STACKS_PREFIX = '/esi-worker/heat_stacks/v2.0/'
 JOB_STATE_PREFIX = '/esi-worker/job_state/v2.0/'
 STATE_PREFIX = '/state/v2.0/'
@@ -132,7 +134,10 @@ def rejected_record(job, error):
     id. The version is kept only when it is a proper one.
     """
     version = job.get('version')
-    if isinstance(version, bool) or not isinstance(version, int):
+    if (isinstance(version, bool) or not isinstance(version, int)
+            or not 1 <= version <= schema.MAX_VERSION):
+        # An out-of-range version would become the one the guard of later
+        # versions compares to (read back from this record).
         version = None
     return {state_key(job['resource_type'], job['resource_id']): {
         'state': {'worker_state': worker_state(job.get('action'), False)},

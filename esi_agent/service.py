@@ -13,8 +13,10 @@
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_serialization import jsonutils
 from oslo_service import service
 
+from esi_agent.heat import notifications
 from esi_agent import manager as agent_manager
 from esi_agent import rpc
 
@@ -31,6 +33,7 @@ class AgentService(service.Service):
         self.topic = conf.agent.rpc_topic
         self.manager = manager or agent_manager.AgentManager(self.host, conf)
         self.rpcserver = None
+        self.notifications = None
 
     def start(self):
         super().start()
@@ -40,6 +43,17 @@ class AgentService(service.Service):
         target = messaging.Target(topic=self.topic, server=self.host)
         self.rpcserver = rpc.get_server(self.conf, target, [self.manager])
         self.rpcserver.start()
+        if self.conf.heat.notifications_enabled:
+            self.notifications = notifications.NotificationListener(
+                self.conf, self.manager.runner)
+            try:
+                self.notifications.start()
+            except Exception:
+                # Hints only: the periodic reconcile finishes the jobs.
+                LOG.exception('Cannot listen to Heat notifications; stacks '
+                              'are polled every %s s only',
+                              self.conf.agent.reconcile_interval)
+                self.notifications = None
         self.tg.add_dynamic_timer(
             self.manager.periodic_tasks,
             periodic_interval_max=self.conf.agent.reconcile_interval,
@@ -48,12 +62,40 @@ class AgentService(service.Service):
                  {'host': self.host, 'topic': self.topic})
 
     def stop(self, graceful=True):
-        if self.rpcserver is not None:
+        # Both stop at once (each waits for its poll to return), then the
+        # messages they are handling are waited for.
+        servers = [(server, what) for server, what in (
+            (self.rpcserver, 'the RPC server'),
+            (self.notifications, 'the notification listener'))
+            if server is not None]
+        for server, what in servers:
             try:
-                self.rpcserver.stop()
-                self.rpcserver.wait()
+                server.stop()
             except Exception:
-                LOG.exception('Failed to stop the RPC server')
+                LOG.exception('Failed to stop %s', what)
+        for server, what in servers:
+            try:
+                server.wait()
+            except Exception:
+                LOG.exception('Failed to stop %s', what)
         self.manager.stop()
         super().stop(graceful=graceful)
-        LOG.info('esi-agent %s stopped', self.host)
+        LOG.info('esi-agent %(host)s stopped; %(stats)s',
+                 {'host': self.host, 'stats': self.stats_line()})
+
+    def stats(self):
+        """Counters of the life of this service, as plain data."""
+        manager = self.manager
+        stats = {
+            'etcd_txns': manager.etcd.txn_count,
+            'etcd_requests': manager.etcd.request_count,
+            'heat_calls': manager.stacks.calls,
+            'intake': dict(manager.intake.stats),
+        }
+        if self.notifications is not None:
+            stats['notifications'] = self.notifications.endpoint.stats
+        return stats
+
+    def stats_line(self):
+        """The counters in one line, as the stop message logs them."""
+        return 'stats: ' + jsonutils.dumps(self.stats(), sort_keys=True)

@@ -51,6 +51,22 @@ opts = [
                help=_('Largest job, in bytes of its JSON form, that the '
                       'agent accepts; a larger one is rejected with a '
                       'state record saying so.')),
+    cfg.IntOpt('lease_ttl',
+               default=10, min=2,
+               help=_('Seconds an agent that stopped answering keeps its '
+                      'jobs: its etcd lease (and so its claims and its '
+                      'membership of the agents group) expires after this '
+                      'long, and the other agents take its unfinished '
+                      'jobs over within two lease TTLs.')),
+    cfg.FloatOpt('sync_interval',
+                 default=0.5, min=0.05,
+                 help=_('Seconds between two reads of the jobs and claims '
+                        'that changed in etcd (written by other agents).')),
+    cfg.StrOpt('coordination_group',
+               default='esi-agent',
+               help=_('tooz group the agents of one deployment join; the '
+                      'hash ring over its members decides which agent '
+                      'takes over the jobs of a dead one.')),
     cfg.IntOpt('record_writers',
                default=8, min=1,
                help=_('Threads that write job completions (records) to '

@@ -25,7 +25,10 @@ opts = [
                        help=_('etcd gRPC gateway host.')),
     cfg.PortOpt('port', default=2379,
                 help=_('etcd gRPC gateway port.')),
-    cfg.StrOpt('protocol', default='http', choices=['http', 'https'],
+    cfg.StrOpt('protocol', default='http',
+               choices=[('http', _('plain HTTP')),
+                        ('https', _('TLS, verified with ca_cert; cert_cert '
+                                    'and cert_key authenticate the agent'))],
                help=_('Scheme of the etcd endpoint.')),
     cfg.StrOpt('ca_cert',
                help=_('CA bundle used to verify the etcd server certificate '

@@ -37,6 +37,38 @@ opts = [
     cfg.FloatOpt('api_retry_max_delay', default=10.0, min=0,
                  help=_('Upper bound, in seconds, of the backoff between two '
                         'retries of a Heat call.')),
+    cfg.BoolOpt('batch_status_poll', default=True,
+                help=_('Ask Heat for the status of the in-flight stacks with '
+                       'one stack list call per 100 stacks. When false, '
+                       'each stack is asked for by itself (one call per '
+                       'stack and poll; for comparison, or for a Heat that '
+                       'refuses the list call).')),
+    cfg.BoolOpt('notifications_enabled', default=True,
+                help=_('Listen to Heat\'s notifications on the message bus '
+                       '(Heat\'s [oslo_messaging_notifications] driver '
+                       'must be messagingv2) and finish a job as soon as '
+                       'the terminal notification of its stack arrives. '
+                       'Notifications are hints: the periodic poll of '
+                       '[agent] reconcile_interval still finishes the jobs '
+                       'whose notification was lost.')),
+    cfg.StrOpt('notifications_topic', default='notifications',
+               help=_('Topic Heat sends its notifications on (Heat\'s '
+                      '[oslo_messaging_notifications] topics).')),
+    cfg.StrOpt('notifications_exchange', default='heat',
+               help=_('Exchange Heat sends its notifications to (Heat\'s '
+                      'control_exchange).')),
+    cfg.StrOpt('notifications_pool',
+               help=_('Pool (queue name) of the notification listener. '
+                      'Unset, the agent consumes the queue '
+                      '<topic>.<priority> that Heat fills, shared with any '
+                      'other consumer of it: each notification reaches one '
+                      'of them only. With several agents, or another '
+                      'service consuming Heat\'s notifications, give each '
+                      'agent a pool of its own (for example '
+                      'esi-agent-<host>) so that it sees every '
+                      'notification; such a queue outlives the agent and '
+                      'fills while it is down (give it an expiry policy in '
+                      'RabbitMQ).')),
 ]
 
 DEFAULT_SERVICE_TYPE = 'orchestration'

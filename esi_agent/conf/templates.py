@@ -24,13 +24,14 @@ opts = [
                help=_('JSON file that maps resource types to template ids '
                       '(key "heat_worker"), in the mapping mini-language: '
                       'C<text>, P<field>, A<part>&<part>, if/then/else. A '
-                      'resource type without an entry uses its own name as '
-                      'the template id.')),
+                      'resource type without an entry, or every resource '
+                      'type when this option is unset, uses its own name '
+                      'as the template id.')),
     cfg.StrOpt('template_dir',
                help=_('Directory with <template_id>.yaml files, used when '
                       'etcd has no /config/v2.0/heat_templates/<template_id> '
                       'record for a template (or it is marked for '
-                      'deletion).')),
+                      'deletion). Unset, templates come from etcd only.')),
 ]
 
 

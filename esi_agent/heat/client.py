@@ -13,6 +13,8 @@
 
 from heatclient import client as heat_client
 from keystoneauth1 import loading as ks_loading
+import requests
+from requests import adapters
 
 GROUP = 'heat'
 
@@ -27,8 +29,8 @@ def get_client(conf):
     reaches a Heat in noauth mode.
     """
     auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
-    session = ks_loading.load_session_from_conf_options(conf, GROUP,
-                                                        auth=auth)
+    session = ks_loading.load_session_from_conf_options(
+        conf, GROUP, auth=auth, session=_http_session(conf))
     adapter = ks_loading.load_adapter_from_conf_options(
         conf, GROUP, session=session, auth=auth)
     return heat_client.Client(
@@ -42,3 +44,18 @@ def get_client(conf):
         endpoint_override=adapter.endpoint_override,
         connect_retries=adapter.connect_retries,
         status_code_retries=adapter.status_code_retries)
+
+
+def _http_session(conf):
+    """A requests session with a connection for each thread using Heat.
+
+    The Heat workers, the record writers and the periodic poll each keep
+    one, rather than requests' default of 10 in all: past those, every
+    call would open and close a connection of its own.
+    """
+    size = (conf.agent.max_concurrent_jobs + conf.agent.record_writers
+            + 2)
+    http = requests.Session()
+    for prefix in ('http://', 'https://'):
+        http.mount(prefix, adapters.HTTPAdapter(pool_maxsize=size))
+    return http

@@ -20,9 +20,16 @@
 Transient errors (5xx, connection failures, timeouts) are retried with
 exponential backoff, ``[heat] api_retries`` times; everything else becomes
 a :class:`esi_agent.exception.HeatError` carrying Heat's own message.
+
+A stack's id is remembered from the calls that give it (create, show), so
+that an update or a delete of a stack the agent knows goes straight to
+``/stacks/<name>/<id>``: one call instead of a lookup and the call. When
+that stack is gone or busy (404, 409), the call falls back to the lookup.
 """
 
+import collections
 import hashlib
+import threading
 
 from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ks_exc
@@ -46,6 +53,9 @@ _TRANSIENT = (heat_exc.HTTPInternalServerError,
 
 # Heat stack list filters by id: how many ids one request carries.
 LIST_CHUNK = 100
+
+# How many stack ids are remembered by name (the least recently used go).
+KNOWN_IDS = 50000
 
 
 def stack_name(resource_type, resource_id):
@@ -104,6 +114,8 @@ class Stacks(object):
         self._client = client
         self._conf = conf.heat
         self.calls = 0
+        self._ids_lock = threading.Lock()
+        self._ids = collections.OrderedDict()
 
     def _call(self, operation, stack, func, *args, retries=None, **kwargs):
         retries = self._conf.api_retries if retries is None else retries
@@ -126,6 +138,34 @@ class Stacks(object):
         return exception.HeatError(operation=operation, stack=stack,
                                    reason=heat_message(error))
 
+    # Stack ids by name
+
+    def _learn(self, status, tags=None):
+        """Remember a stack's id, and the tags it was last given."""
+        if not status.name or not status.id:
+            return
+        with self._ids_lock:
+            if status.status == DELETE_COMPLETE:
+                self._ids.pop(status.name, None)
+                return
+            self._ids[status.name] = (status.id, frozenset(
+                status.tags if tags is None else tags))
+            self._ids.move_to_end(status.name)
+            while len(self._ids) > KNOWN_IDS:
+                self._ids.popitem(last=False)
+
+    def _forget(self, name):
+        with self._ids_lock:
+            self._ids.pop(name, None)
+
+    def _known(self, name, tag=None):
+        """The id of a known stack that was not given ``tag`` yet."""
+        with self._ids_lock:
+            known = self._ids.get(name)
+        if known is None or tag in known[1]:
+            return None
+        return known[0]
+
     def find(self, name_or_id):
         """The stack's status, or None when Heat does not know it."""
         try:
@@ -135,7 +175,9 @@ class Stacks(object):
             return None
         except (heat_exc.HTTPException,) + _TRANSIENT as e:
             raise self._fail('show', name_or_id, e)
-        return StackStatus.from_stack(stack)
+        status = StackStatus.from_stack(stack)
+        self._learn(status)
+        return status
 
     def _fields(self, template, parameters, timeout_mins, tag):
         return {'template': template, 'parameters': parameters,
@@ -167,10 +209,28 @@ class Stacks(object):
             return self._update(existing, fields)
         except (heat_exc.HTTPException,) + _TRANSIENT as e:
             raise self._fail('create', name, e)
-        return StackStatus(body['stack']['id'], name, 'CREATE_IN_PROGRESS')
+        status = StackStatus(body['stack']['id'], name, 'CREATE_IN_PROGRESS')
+        self._learn(status, fields['tags'].split(','))
+        return status
 
     def update(self, name, template, parameters, timeout_mins, tag):
         """Update (or create) a stack; returns its StackStatus."""
+        # A stack already given this job's tag (a retry) is looked up, to
+        # be adopted rather than updated twice.
+        known = self._known(name, tag)
+        if known is not None:
+            status = StackStatus(known, name, 'UPDATE_IN_PROGRESS')
+            fields = self._fields(template, parameters, timeout_mins, tag)
+            try:
+                self._call('update', name, self._client.stacks.update,
+                           status.identity, **fields)
+                self._learn(status, fields['tags'].split(','))
+                return status
+            except (heat_exc.HTTPNotFound, heat_exc.HTTPConflict):
+                # Gone (perhaps replaced) or busy: look it up.
+                self._forget(name)
+            except (heat_exc.HTTPException,) + _TRANSIENT as e:
+                raise self._fail('update', name, e)
         existing = self.find(name)
         if existing is None:
             LOG.info('Stack %s does not exist; creating it instead', name)
@@ -189,13 +249,29 @@ class Stacks(object):
                        existing.identity, **fields)
         except (heat_exc.HTTPException,) + _TRANSIENT as e:
             raise self._fail('update', existing.name, e)
-        return StackStatus(existing.id, existing.name, 'UPDATE_IN_PROGRESS')
+        status = StackStatus(existing.id, existing.name, 'UPDATE_IN_PROGRESS')
+        self._learn(status, fields['tags'].split(','))
+        return status
 
     def delete(self, name):
         """Delete a stack; returns its StackStatus, None when missing."""
+        known = self._known(name)
+        if known is not None:
+            status = StackStatus(known, name, 'DELETE_IN_PROGRESS')
+            self._forget(name)
+            try:
+                self._call('delete', name, self._client.stacks.delete,
+                           status.identity)
+                return status
+            except heat_exc.HTTPNotFound:
+                # Gone, perhaps replaced by a stack of the same name.
+                pass
+            except (heat_exc.HTTPException,) + _TRANSIENT as e:
+                raise self._fail('delete', name, e)
         existing = self.find(name)
         if existing is None:
             return None
+        self._forget(name)
         try:
             self._call('delete', name, self._client.stacks.delete,
                        existing.identity)
@@ -210,10 +286,10 @@ class Stacks(object):
 
         One list call per LIST_CHUNK stacks, filtered by id (Heat cannot
         combine the ``tags`` query with other filters: it applies them to
-        the tag table). A stack missing from the answer (the list hides
-        deleted stacks) is looked up by id; so is every stack when Heat
-        refuses the list call. Errors are not retried here: the next cycle
-        is the retry.
+        the tag table), deleted stacks included. A stack missing from the
+        answer is looked up by id; so is every stack when Heat refuses the
+        list call, or when ``[heat] batch_status_poll`` is off. Errors are
+        not retried here: the next cycle is the retry.
 
         :param stacks: StackStatus objects (id and name set).
         :returns: dict of stack id to StackStatus.
@@ -223,12 +299,13 @@ class Stacks(object):
         found = {}
         ids = list(wanted)
         try:
-            for start in range(0, len(ids), LIST_CHUNK):
+            for start in range(0, len(ids) if self._conf.batch_status_poll
+                               else 0, LIST_CHUNK):
                 chunk = ids[start:start + LIST_CHUNK]
                 listed = self._call(
                     'list', '%d stacks' % len(chunk),
                     lambda c=chunk: list(self._client.stacks.list(
-                        filters={'id': c})), retries=0)
+                        filters={'id': c}, show_deleted=True)), retries=0)
                 for stack in listed:
                     found[stack.id] = StackStatus.from_stack(stack)
         except (heat_exc.HTTPException,) + _TRANSIENT as e:
@@ -246,12 +323,25 @@ class Stacks(object):
 
         :returns: ``[{output_key, output_value, description}]``
         """
+        return self.show(stack)[1]
+
+    def show(self, stack):
+        """A stack's status and outputs, in one call.
+
+        The status tells whether the outputs are those of the terminal
+        status the caller expects (a stale hint would find the stack in
+        progress again).
+
+        :returns: ``(StackStatus, [{output_key, output_value,
+            description}])``
+        """
         try:
             body = self._call('show', stack.name, self._client.stacks.get,
                               stack.identity, resolve_outputs=True)
         except (heat_exc.HTTPException,) + _TRANSIENT as e:
             raise self._fail('show', stack.name, e)
-        return [{'output_key': o.get('output_key'),
-                 'output_value': o.get('output_value'),
-                 'description': o.get('description')}
-                for o in (getattr(body, 'outputs', None) or [])]
+        return StackStatus.from_stack(body), [
+            {'output_key': o.get('output_key'),
+             'output_value': o.get('output_value'),
+             'description': o.get('description')}
+            for o in (getattr(body, 'outputs', None) or [])]

@@ -21,7 +21,6 @@ import time
 
 from oslo_log import log as logging
 
-from esi_agent import etcd
 from esi_agent import exception
 from esi_agent.jobs import scheduler
 from esi_agent.jobs import schema
@@ -71,12 +70,10 @@ class Intake(object):
         return entry
 
     def _check_size(self, job):
-        try:
-            # Measured, and checked, as the store will encode it.
-            size = len(etcd.dumps(job))
-        except (TypeError, ValueError) as e:
-            raise exception.InvalidJob(reason='not serialisable as JSON: %s'
-                                       % type(e).__name__)
+        # Measured as the store encodes it; checked as strict UTF-8 JSON
+        # (no lone surrogates, NaN or Infinity), which etcd and the other
+        # readers of the records can hold.
+        size = len(schema.encode(job))
         if size > self._conf.agent.max_job_size:
             raise exception.InvalidJob(
                 reason='job is %d bytes, more than max_job_size (%d)'
@@ -97,9 +94,64 @@ class Intake(object):
                    'rid': identity[1], 'err': error})
         if not (isinstance(job_id, str) and 0 < len(job_id) <= 512):
             job = dict(job, id=None)
+        job = _storable(job, self._conf.agent.max_job_size)
         try:
-            self._store.finish(job, records.rejected_record(job, error),
-                               store.FAILED, received_at, error=str(error))
+            self._store.finish(_loadable(job),
+                               records.rejected_record(job, error),
+                               store.FAILED, received_at, error=str(error),
+                               claimed=False)
         except exception.EtcdError as e:
             LOG.error('Could not record the rejection of job %(id)r: '
                       '%(err)s', {'id': str(job_id)[:128], 'err': e})
+
+
+def _storable(job, max_size):
+    """``job``, or what of it strict UTF-8 JSON can hold in ``max_size``.
+
+    A rejected job is stored with its record, in one etcd request: one that
+    cannot be encoded is stored sanitised, one that is too big (or cannot
+    be sanitised) is stored as its top-level scalar fields only.
+    """
+    try:
+        if len(schema.encode(job)) <= max_size:
+            return job
+    except exception.InvalidJob:
+        try:
+            job = schema.sanitised(job)
+            if len(schema.encode(job)) <= max_size:
+                return job
+        except (RecursionError, exception.InvalidJob):
+            pass
+    return {key: schema.sanitised(value) for key, value in job.items()
+            if isinstance(key, str) and len(key) <= 255
+            and isinstance(value, (str, int, float, bool, type(None)))
+            and len(schema.encode(schema.sanitised(value))) <= 1024}
+
+
+def _loadable(received):
+    """What the job record of a rejected job holds.
+
+    Every agent loads the stored jobs to know their statuses, reading the
+    id, resource, version, params and dependency of each: these get
+    well-formed values (a version that is not a proper one becomes 0;
+    params and dependency are emptied), and the job as received is kept
+    under ``as_received``.
+    """
+    version = received.get('version')
+    if (isinstance(version, bool) or not isinstance(version, int)
+            or not 1 <= version <= schema.MAX_VERSION):
+        version = 0
+    action = received.get('action')
+    on_failure = received.get('on_failure')
+    return {
+        'id': received.get('id'),
+        'action': action if action in schema.ACTIONS else None,
+        'handler': schema.HANDLER,
+        'resource_type': received['resource_type'],
+        'resource_id': received['resource_id'],
+        'version': version,
+        'params': [],
+        'dependency': [],
+        'on_failure': on_failure if isinstance(on_failure, str) else None,
+        'as_received': received,
+    }

@@ -45,8 +45,12 @@ LOG = logging.getLogger(__name__)
 
 class JobRunner(object):
 
-    def __init__(self, conf, job_store, stacks, template_source, mappings):
+    def __init__(self, conf, job_store, stacks, template_source, mappings,
+                 coordinator=None):
         self._conf = conf
+        self._coordinator = coordinator
+        self._synced = None
+        self._sync_thread = None
         self._store = job_store
         self._stacks = stacks
         self._source = template_source
@@ -70,32 +74,129 @@ class JobRunner(object):
                                         name='esi-agent-scheduler',
                                         daemon=True)
         self._thread.start()
+        self._sync_thread = threading.Thread(target=self._sync_loop,
+                                             name='esi-agent-sync',
+                                             daemon=True)
+        self._sync_thread.start()
 
     def stop(self):
         self._stopping.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in (self._thread, self._sync_thread):
+            if thread is not None:
+                thread.join()
         self._heat_pool.shutdown(wait=True)
         self._record_pool.shutdown(wait=True)
 
     def resume(self):
-        """Load the jobs stored in etcd; unfinished ones run again."""
-        resumed = 0
-        for stored in self._store.load_jobs():
+        """Load the jobs stored in etcd and resume this agent's own.
+
+        This agent's unfinished jobs, and the orphans the hash ring gives
+        it, run again.
+        """
+        self.sync()
+        LOG.info('Loaded %(n)d jobs from etcd, %(r)d of them unfinished '
+                 'and run by this agent',
+                 {'n': len(self.index), 'r': sum(
+                     1 for e in self.index.waiting() if e.mine)})
+
+    def sync(self):
+        """Bring the index up to date with the jobs and claims in etcd.
+
+        Adds the jobs other agents took, records their completions, and
+        claims the unfinished jobs that lost their owner when the hash
+        ring gives them to this agent.
+        """
+        stored_jobs, owners, revision = self._store.snapshot(
+            since=self._synced)
+        changed = False
+        with self.index.lock:
+            for stored in stored_jobs:
+                changed |= self._apply(stored)
+        changed |= self._apply_claims(owners)
+        self._synced = revision
+        if changed:
+            self._wake.set()
+
+    def _apply(self, stored):
+        entry = self.index.get(stored.job.get('id'))
+        if entry is None:
             try:
                 entry = scheduler.JobEntry(
                     stored.job, stored.arrival, stored.received_at,
                     status=stored.status, error=stored.error,
-                    resumed=stored.status == store.PENDING)
+                    resumed=stored.status == store.PENDING, mine=False)
             except (KeyError, TypeError) as e:
                 LOG.error('Ignoring an unreadable stored job: %s', e)
+                return False
+            return self.index.add(entry)
+        if (stored.status in store.FINAL_STATUSES
+                and entry.status not in store.FINAL_STATUSES
+                and not entry.mine):
+            entry.status, entry.error = stored.status, stored.error
+            return True
+        return False
+
+    def _apply_claims(self, owners):
+        me = self._store.owner
+        changed = False
+        for entry in self.index.waiting() + self._active():
+            owner = owners.get(entry.id)
+            if entry.mine:
+                if owner is None and not self._store.claim(entry.id):
+                    # Our lease expired and another agent took the job.
+                    self._let_go(entry)
+                    changed = True
+                elif owner is not None and owner != me:
+                    self._let_go(entry)
+                    changed = True
+            elif entry.status == store.PENDING and (
+                    owner == me or (owner is None and self._owns(entry.id))):
+                # Ours from before a restart (on an old lease), or an
+                # orphan the hash ring gives us: resume it.
+                if self._store.claim(entry.id, previous=owner):
+                    LOG.info('Job %(id)s: taking it over (%(why)s)',
+                             {'id': entry.id, 'why': 'claimed by this agent '
+                              'before it restarted' if owner else
+                              'its agent is gone'})
+                    entry.mine = entry.resumed = True
+                    changed = True
+        return changed
+
+    def _owns(self, job_id):
+        return self._coordinator is None or self._coordinator.owns(job_id)
+
+    def _active(self):
+        with self._inflight_lock:
+            return [e for e, _s in self._inflight.values()]
+
+    def _let_go(self, entry):
+        LOG.warning('Job %s: another agent owns it now; letting it go',
+                    entry.id)
+        with self._inflight_lock:
+            for name, (tracked, _s) in list(self._inflight.items()):
+                if tracked is entry:
+                    del self._inflight[name]
+        with self.index.lock:
+            entry.mine = False
+            if entry.status in scheduler.ACTIVE:
+                entry.status = store.PENDING
+
+    def _sync_loop(self):
+        failing = False
+        while not self._stopping.wait(self._conf.agent.sync_interval):
+            try:
+                self.sync()
+            except exception.EtcdError as e:
+                if not failing:
+                    LOG.warning('Cannot read the jobs of the other agents: '
+                                '%s', e)
+                failing = True
                 continue
-            if self.index.add(entry) and entry.resumed:
-                resumed += 1
-        LOG.info('Loaded %(n)d jobs from etcd, %(r)d of them unfinished',
-                 {'n': len(self.index), 'r': resumed})
-        self._wake.set()
+            except Exception:
+                LOG.exception('Synchronising jobs from etcd failed')
+                continue
+            failing = False
 
     def add(self, entry):
         if self.index.add(entry):
@@ -134,7 +235,7 @@ class JobRunner(object):
         timeout = self._conf.agent.dependency_timeout
         for entry in self.index.waiting():
             with self.index.lock:
-                if entry.status != store.PENDING:
+                if entry.status != store.PENDING or not entry.mine:
                     continue
                 decision = scheduler.evaluate(
                     entry, self.index, self._has_records, now, timeout)
@@ -154,6 +255,8 @@ class JobRunner(object):
     def _start(self, entry):
         try:
             self._start_stack(entry)
+        except store.ClaimLost:
+            self._let_go(entry)
         except exception.EtcdError as e:
             self._retry_later(entry, e)
         except exception.JobError as e:
@@ -271,6 +374,8 @@ class JobRunner(object):
     def _complete_safely(self, entry, status):
         try:
             self._complete(entry, status)
+        except store.ClaimLost:
+            self._let_go(entry)
         except exception.EtcdError as e:
             self._retry_later(entry, e)
         except Exception:
@@ -311,6 +416,8 @@ class JobRunner(object):
         try:
             self._finish(entry, records.rejected_record(entry.job, error),
                          store.FAILED, str(error))
+        except store.ClaimLost:
+            self._let_go(entry)
         except exception.EtcdError as e:
             self._retry_later(entry, e)
 
@@ -320,6 +427,9 @@ class JobRunner(object):
         try:
             self._store.mark(entry.job, store.SUPERSEDED, entry.received_at,
                              error='superseded by a higher version')
+        except store.ClaimLost:
+            self._let_go(entry)
+            return
         except exception.EtcdError as e:
             self._retry_later(entry, e)
             return

@@ -35,8 +35,11 @@ class JobEntry(object):
     """One job as the scheduler sees it."""
 
     def __init__(self, job, arrival, received_at, status=store.PENDING,
-                 error='', resumed=False):
+                 error='', resumed=False, mine=True):
         self.job = job
+        # This agent holds the job's claim: it runs it. Jobs of the other
+        # agents are in the index as context for readiness only.
+        self.mine = mine
         self.id = job['id']
         self.resource = (job['resource_type'], job['resource_id'])
         self.version = job['version']

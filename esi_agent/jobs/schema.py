@@ -17,6 +17,8 @@ because that text is what the operator reads in the job's state record.
 """
 
 import functools
+import json
+import math
 import re
 
 import jsonschema
@@ -24,7 +26,12 @@ import jsonschema
 from esi_agent import exception
 
 ACTIONS = ('create', 'modify', 'logical_delete', 'delete')
+HANDLER = 'heat_worker'
 PARAM_TYPES = ('value', 'output_key', 'list')
+
+# The version guard in etcd compares versions as 20-digit strings; a 64-bit
+# integer is what every consumer of the records can read back.
+MAX_VERSION = 2 ** 63 - 1
 
 # Resource types and ids become parts of etcd keys and stack names.
 RESOURCE_TYPE_PATTERN = r'^[a-z][a-z0-9_]{0,63}$'
@@ -75,11 +82,12 @@ JOB_SCHEMA = {
     'properties': {
         'id': {'type': 'string', 'minLength': 1, 'maxLength': 512},
         'action': {'enum': list(ACTIONS)},
-        'handler': {'const': 'heat_worker'},
+        'handler': {'const': HANDLER},
         'resource_type': {'type': 'string',
                           'pattern': RESOURCE_TYPE_PATTERN},
         'resource_id': {'type': 'string', 'pattern': RESOURCE_ID_PATTERN},
-        'version': {'type': 'integer', 'minimum': 1},
+        'version': {'type': 'integer', 'minimum': 1,
+                    'maximum': MAX_VERSION},
         'params': {'type': 'array', 'items': {'$ref': '#/$defs/param'}},
         'dependency': {'type': 'array',
                        'items': {'type': 'string', 'minLength': 1}},
@@ -150,6 +158,8 @@ def _describe(error):
         return '%s: must match %s' % (path, expected)
     if rule == 'minimum':
         return '%s: must be >= %s' % (path, expected)
+    if rule == 'maximum':
+        return '%s: must be <= %s' % (path, expected)
     if rule == 'minLength':
         return '%s: must not be empty' % path if expected == 1 else (
             '%s: must have at least %d characters' % (path, expected))
@@ -190,4 +200,100 @@ def identity(job):
     if (isinstance(rtype, str) and re.match(RESOURCE_TYPE_PATTERN, rtype)
             and isinstance(rid, str) and re.match(RESOURCE_ID_PATTERN, rid)):
         return rtype, rid
+    return None
+
+
+def encode(job):
+    """The job as strict UTF-8 JSON, the bytes the store keeps.
+
+    Unlike ``json.dumps`` by default, NaN and Infinity are refused: they
+    are not JSON, and the records are read by other programs.
+
+    :raises InvalidJob: naming the first field that cannot be encoded
+        (without echoing its value).
+    """
+    try:
+        return json.dumps(job, ensure_ascii=False,
+                          allow_nan=False).encode('utf-8')
+    except RecursionError:
+        raise exception.InvalidJob(
+            reason='job: nested too deeply to be serialised as JSON')
+    except (TypeError, ValueError):
+        reason = _unencodable(job, []) or 'not serialisable as JSON'
+        raise exception.InvalidJob(reason=reason)
+
+
+def _field_path(parts):
+    text = ''
+    for part in parts:
+        if isinstance(part, int):
+            text += '[%d]' % part
+        else:
+            text += ('.' if text else '') + _printable(part)
+    return text or 'job'
+
+
+def _printable(text):
+    """``text`` as is when it is valid Unicode, else escaped."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return ascii(text)[1:-1]
+    return text
+
+
+def _unencodable(value, parts):
+    """Why the value at ``parts`` cannot be strict UTF-8 JSON, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError as e:
+            return ('%s: text with a lone surrogate (U+%04X at index %d) is '
+                    'not valid Unicode and cannot be stored as UTF-8 JSON'
+                    % (_field_path(parts), ord(value[e.start]), e.start))
+        return None
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return '%s: %s is not a JSON number' % (
+            _field_path(parts), 'NaN' if math.isnan(value) else 'Infinity')
+    if value is None or isinstance(value, (bool, int)):
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return '%s: a key of type %s is not a JSON object key' % (
+                    _field_path(parts), type(key).__name__)
+            why = _unencodable(key, parts + [key]) or _unencodable(
+                item, parts + [key])
+            if why:
+                return why
+        return None
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            why = _unencodable(item, parts + [index])
+            if why:
+                return why
+        return None
+    return '%s: a %s is not a JSON value' % (
+        _field_path(parts), type(value).__name__)
+
+
+def sanitised(value):
+    """A copy of ``value`` that strict UTF-8 JSON can hold.
+
+    For the record of a rejected job: lone surrogates become '?', NaN and
+    Infinity become null, and what is not a JSON value at all becomes null
+    (or a list, for a set or a tuple).
+    """
+    if isinstance(value, str):
+        return value.encode('utf-8', 'replace').decode('utf-8')
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, dict):
+        return {sanitised(str(k)): sanitised(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [sanitised(v) for v in value]
     return None

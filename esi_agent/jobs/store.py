@@ -19,6 +19,11 @@ Keys of the agent's own (the records of SPEC section 5 are in
     transaction fails when the id is already there: a job is taken once) and
     once at completion. Its create revision is the job's place in the
     arrival order that the scheduler follows.
+``/esi-agent/claims/<job id>``
+    Which agent owns an unfinished job: its host name, on that agent's
+    lease. Written with the job at intake, deleted with its completion;
+    when an agent dies its lease expires, its claims vanish and the agent
+    the hash ring names claims the job again.
 ``/esi-agent/versions/<plural>/<resource id>``
     The version of the records last written for a resource, as a zero-padded
     decimal so that etcd can compare it in a transaction: the completion
@@ -36,6 +41,7 @@ from esi_agent import records
 LOG = logging.getLogger(__name__)
 
 JOBS_PREFIX = '/esi-agent/jobs/'
+CLAIMS_PREFIX = '/esi-agent/claims/'
 VERSIONS_PREFIX = '/esi-agent/versions/'
 
 PENDING = 'PENDING'
@@ -47,6 +53,10 @@ FINAL_STATUSES = (COMPLETED, FAILED, SUPERSEDED)
 
 def job_key(job_id):
     return JOBS_PREFIX + job_id
+
+
+def claim_key(job_id):
+    return CLAIMS_PREFIX + job_id
 
 
 def version_key(resource_type, resource_id):
@@ -81,23 +91,37 @@ def job_record(job, status, received_at, error='', finished_at=None):
     return record
 
 
-class JobStore(object):
-    """Reads and writes jobs and records; every write is one transaction."""
+class ClaimLost(Exception):
+    """Another agent owns the job now; this one must let it go."""
 
-    def __init__(self, client):
+
+class JobStore(object):
+    """Reads and writes jobs and records; every write is one transaction.
+
+    :param owner: this agent's name, the value of its claims.
+    :param lease: callable returning the id of this agent's lease.
+    """
+
+    def __init__(self, client, owner=None, lease=None):
         self.etcd = client
+        self.owner = owner
+        self._lease = lease or (lambda: None)
 
     def intake(self, job, received_at):
-        """Persist a new job unless its id is known.
+        """Persist a new job, claimed by this agent, unless its id is known.
 
         :returns: ``(arrival, None)`` for a new job, where ``arrival`` is
             the revision of the write; ``(None, StoredJob)`` when the id was
             seen before.
         """
         key = job_key(job['id'])
+        writes = [etcd.op_put(key, job_record(job, PENDING, received_at))]
+        if self.owner:
+            writes.append(etcd.op_put(claim_key(job['id']), self.owner,
+                                      lease=self._lease()))
         result = self.etcd.txn(
             compare=[etcd.cmp_missing(key)],
-            success=[etcd.op_put(key, job_record(job, PENDING, received_at))],
+            success=writes,
             failure=[etcd.op_range(key)])
         if result.succeeded:
             return result.revision, None
@@ -107,6 +131,40 @@ class JobStore(object):
             # Our own write, answered too late and retried: not a copy.
             return seen.arrival, None
         return None, seen
+
+    def claim(self, job_id, previous=None):
+        """Claim a job whose claim vanished (or was ours, on an old lease).
+
+        :param previous: the claim's current value to replace, or None
+            for a missing claim.
+        :returns: True when this agent now owns the job.
+        """
+        key = claim_key(job_id)
+        compare = (etcd.cmp_value_equal(key, previous) if previous
+                   else etcd.cmp_missing(key))
+        return self.etcd.txn(
+            compare=[compare],
+            success=[etcd.op_put(key, self.owner, lease=self._lease())],
+        ).succeeded
+
+    def snapshot(self, since=None):
+        """Jobs changed since revision ``since`` and all claims, at once.
+
+        :returns: ``(list of StoredJob, {job id: owner}, revision)``.
+        """
+        kvs, revision = self.etcd.snapshot(
+            JOBS_PREFIX, min_mod_revision=since + 1 if since else None)
+        jobs = []
+        for kv in kvs:
+            try:
+                jobs.append(StoredJob(kv.json(), kv.create_revision))
+            except (ValueError, KeyError, TypeError):
+                LOG.error('Ignoring the unreadable job record %s', kv.key)
+        claims, _rev = self.etcd.snapshot(CLAIMS_PREFIX, revision=revision)
+        owners = {kv.key[len(CLAIMS_PREFIX):]: kv.value.decode('utf-8')
+                  for kv in claims}
+        jobs.sort(key=lambda s: s.arrival)
+        return jobs, owners, revision
 
     def load_jobs(self):
         """Yield every stored job, in arrival order."""
@@ -127,52 +185,68 @@ class JobStore(object):
         return self.etcd.get(
             records.job_state_key(resource_type, resource_id)) is not None
 
-    def finish(self, job, resource_records, status, received_at, error=''):
+    def finish(self, job, resource_records, status, received_at, error='',
+               claimed=True):
         """Write a job's records and final status in one transaction.
 
         The records are written only when no higher version of the resource
         was recorded before; otherwise the job is stored as SUPERSEDED and
-        nothing else changes.
+        nothing else changes. The job's claim goes with its completion.
 
         :param resource_records: dict of etcd key to record.
         :param status: COMPLETED or FAILED.
+        :param claimed: the job was claimed by this agent (False for a job
+            rejected at intake, which was never stored).
         :returns: True when the records were written.
+        :raises: ClaimLost when another agent owns the job now.
         """
         rtype, rid = job['resource_type'], job['resource_id']
         version = job.get('version')
         if isinstance(version, bool) or not isinstance(version, int):
             version = 0
         vkey = version_key(rtype, rid)
-        now = time.time()
         writes = [etcd.op_put(k, v) for k, v in resource_records.items()]
         if version:
             writes.append(etcd.op_put(vkey, padded(version)))
+        owned = []
         if isinstance(job.get('id'), str):
             writes.append(etcd.op_put(job_key(job['id']), job_record(
-                job, status, received_at, error, finished_at=now)))
+                job, status, received_at, error, finished_at=time.time())))
+            if claimed and self.owner:
+                ckey = claim_key(job['id'])
+                owned = [etcd.cmp_value_equal(ckey, self.owner)]
+                writes.append(etcd.op_delete(ckey))
         # Either the resource has never been recorded, or its recorded
         # version is <= ours (etcd has no LESS_EQUAL: compare to v + 1).
         result = self.etcd.txn(
-            compare=[etcd.cmp_missing(vkey),
-                     etcd.cmp_missing(records.state_key(rtype, rid))],
+            compare=owned + [etcd.cmp_missing(vkey),
+                             etcd.cmp_missing(records.state_key(rtype, rid))],
             success=writes,
             failure=[etcd.op_txn(
-                compare=[etcd.cmp_value_less(vkey, padded(version + 1))],
+                compare=owned + [etcd.cmp_value_less(
+                    vkey, padded(version + 1))],
                 success=writes,
-                failure=[etcd.op_range(vkey)])])
+                failure=[etcd.op_range(vkey)] + (
+                    [etcd.op_range(claim_key(job['id']))] if owned else []))])
         if result.succeeded or result.nested(0).succeeded:
             return True
-        kvs = result.nested(0).range_kvs(0)
+        nested = result.nested(0)
+        if owned:
+            claim = nested.range_kvs(1)
+            if not claim or claim[0].value.decode('utf-8') != self.owner:
+                raise ClaimLost(job['id'])
+        kvs = nested.range_kvs(0)
         if not kvs and self._adopt_legacy_version(rtype, rid):
             return self.finish(job, resource_records, status, received_at,
-                               error)
+                               error, claimed)
         recorded = int(kvs[0].value) if kvs else None
         LOG.info('Job %(job)s: version %(v)s of %(res)s not recorded, '
                  'version %(rec)s is already recorded',
                  {'job': job.get('id'), 'v': version, 'rec': recorded,
                   'res': records.resource_path(rtype, rid)})
         self.mark(job, SUPERSEDED, received_at,
-                  error='version %s is already recorded' % recorded)
+                  error='version %s is already recorded' % recorded,
+                  claimed=claimed)
         return False
 
     def _adopt_legacy_version(self, rtype, rid):
@@ -189,7 +263,17 @@ class JobStore(object):
                       success=[etcd.op_put(vkey, padded(version))])
         return True
 
-    def mark(self, job, status, received_at, error=''):
-        """Store a job's final status without touching any record."""
-        self.etcd.put(job_key(job['id']), etcd.dumps(job_record(
-            job, status, received_at, error, finished_at=time.time())))
+    def mark(self, job, status, received_at, error='', claimed=True):
+        """Store a job's final status without touching any record.
+
+        :raises: ClaimLost when another agent owns the job now.
+        """
+        writes = [etcd.op_put(job_key(job['id']), job_record(
+            job, status, received_at, error, finished_at=time.time()))]
+        compare = []
+        if claimed and self.owner:
+            ckey = claim_key(job['id'])
+            compare = [etcd.cmp_value_equal(ckey, self.owner)]
+            writes.append(etcd.op_delete(ckey))
+        if not self.etcd.txn(compare=compare, success=writes).succeeded:
+            raise ClaimLost(job['id'])

@@ -96,7 +96,7 @@ def template_id(mappings, resource_type, resource_input):
         result = _evaluate(mappings[resource_type], resource_input)
         if result is not None and not isinstance(result, str):
             raise _InvalidRule(_('the template id %r is not a string') %
-                               (result,))
+                               (exception.mask_secrets(result),))
     except _InvalidRule as e:
         raise exception.TemplateMappingError(resource_type=resource_type,
                                              reason=str(e))
@@ -140,7 +140,8 @@ def _concatenation_part(part, resource_input):
     if not isinstance(value, str):
         raise _InvalidRule(_('cannot concatenate %(part)s: its value '
                              '%(value)r is not a string') %
-                           {'part': part, 'value': value})
+                           {'part': part,
+                            'value': exception.mask_secrets(value)})
     return value
 
 
@@ -198,7 +199,8 @@ def _regexp_matches(string, pattern):
     if not isinstance(string, str) or not isinstance(pattern, str):
         raise _InvalidRule(_('regexp needs a string and a pattern, not '
                              '%(string)r and %(pattern)r') %
-                           {'string': string, 'pattern': pattern})
+                           {'string': exception.mask_secrets(string),
+                            'pattern': exception.mask_secrets(pattern)})
     try:
         return re.match(pattern, string) is not None
     except re.error as e:

@@ -42,7 +42,23 @@ _SAFE_ID = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9_.-]*\Z')
 # template made from a string have this file name and the template's lines.
 _TEMPLATE_FILENAME = '<template>'
 
-_ENVIRONMENT = sandbox.SandboxedEnvironment()
+
+class _Sandbox(sandbox.SandboxedEnvironment):
+    """Jinja2's sandbox, failing at the first unsafe attribute access.
+
+    Jinja2 answers ``{{ ''.__class__ }}`` or ``{{ self._private }}`` with an
+    undefined value that renders as an empty string and only raises when
+    used further; a template reaching for Python internals is an error in
+    its own right, reported as a sandbox violation.
+    """
+
+    def unsafe_undefined(self, obj, attribute):
+        raise jinja2.exceptions.SecurityError(
+            'access to attribute %r of %r object is unsafe.'
+            % (attribute, type(obj).__name__))
+
+
+_ENVIRONMENT = _Sandbox()
 
 _YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
@@ -137,8 +153,11 @@ def render(template_id, body, jinja_parameters):
     try:
         return _compile(body).render(jinja_parameters)
     except Exception as e:
-        raise exception.TemplateRenderError(template_id=template_id,
-                                            reason=_render_error(e))
+        # A Python error may quote a value, e.g. "'s3cret' is not in list".
+        raise exception.TemplateRenderError(
+            template_id=template_id, reason=exception.scrub(
+                _render_error(e),
+                exception.secret_strings(jinja_parameters)))
 
 
 def _render_error(error):

@@ -78,7 +78,11 @@ class EtcdServer(object):
         self.scheme = scheme
         self._extra = list(extra_args)
         self._client_cert = client_cert
-        self.data_dir = tempfile.mkdtemp(prefix='esi-etcd-')
+        # Not in tempfile's current directory: oslotest points that at a
+        # per-test directory removed when the test ends, and the shared etcd
+        # outlives the test that started it.
+        self.data_dir = tempfile.mkdtemp(
+            prefix='esi-etcd-', dir=os.environ.get('TMPDIR') or '/tmp')
         self.proc = None
         # A forked copy of the test process must not stop our etcd when
         # it exits (atexit handlers run in a child that exits normally).
@@ -179,3 +183,27 @@ def rabbit_available():
     from urllib import parse
     url = parse.urlparse(TRANSPORT_URL)
     return port_open(url.hostname or '127.0.0.1', url.port or 5672)
+
+
+def delete_queues(names, transport_url=None):
+    """Delete RabbitMQ queues a test declared (they outlive consumers).
+
+    A queue that does not exist is no error.
+    """
+    from urllib import parse
+
+    import kombu
+
+    url = parse.urlparse(transport_url or TRANSPORT_URL)
+    with kombu.Connection(
+            hostname=url.hostname or '127.0.0.1', port=url.port or 5672,
+            userid=parse.unquote(url.username or 'guest'),
+            password=parse.unquote(url.password or 'guest'),
+            virtual_host=parse.unquote(url.path[1:]) or '/',
+            connect_timeout=10) as conn:
+        channel = conn.channel()
+        try:
+            for name in names:
+                channel.queue_delete(name)
+        finally:
+            channel.close()

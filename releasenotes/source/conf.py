@@ -12,7 +12,18 @@
 
 # esi-agent release notes build configuration.
 
-extensions = ['reno.sphinxext']
+extensions = [
+    'openstackdocstheme',
+    'reno.sphinxext',
+]
+
+# openstackdocstheme
+openstackdocs_repo_name = 'x/esi-agent'
+openstackdocs_use_storyboard = False
+openstackdocs_bug_project = 'esi-agent'
+openstackdocs_bug_tag = 'releasenotes'
+openstackdocs_auto_name = False
+
 templates_path = ['_templates']
 source_suffix = '.rst'
 master_doc = 'index'
@@ -21,6 +32,6 @@ copyright = '2026, esi-agent developers'
 version = ''
 release = ''
 exclude_patterns = []
-pygments_style = 'sphinx'
-html_theme = 'alabaster'
+pygments_style = 'native'
+html_theme = 'openstackdocs'
 html_static_path = ['_static']

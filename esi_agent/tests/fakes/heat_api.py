@@ -50,6 +50,14 @@ on stdout once listening::
 
 In that mode the ``/_fake/`` admin resources (see :class:`FakeHeat`) give
 other processes the counters and the fault injection knobs.
+
+With ``notify_url`` (``--notify URL``), it also sends the notifications
+Heat sends with ``[oslo_messaging_notifications] driver = messagingv2``:
+``orchestration.stack.<action>.start`` when an operation begins, ``.end``
+(INFO) or ``.error`` (ERROR priority) when it ends, from publisher
+``orchestration.<host>`` on exchange ``heat``, topic ``notifications``,
+with the payload of ``heat.engine.api.format_notification_body`` (as Heat
+27 fills it in noauth mode).
 """
 
 import argparse
@@ -64,6 +72,7 @@ import itertools
 import json
 import logging
 import math
+import queue
 import re
 import signal
 import socket
@@ -91,6 +100,9 @@ KINDS = ('create', 'update', 'delete', 'show', 'lookup', 'list', 'other')
 
 #: Heat's ``stack_action_timeout`` default, for stacks without timeout_mins.
 DEFAULT_TIMEOUT_MINS = 60
+
+#: The user Heat names in notifications in noauth mode.
+NOAUTH_USER = 'admin'
 
 # Status reasons, as heat.engine.stack words them.
 STARTED_REASON = 'Stack %s started'
@@ -420,6 +432,8 @@ class _Stack:
     outcome: Outcome | None = None
     # The _Ending of the operation in progress.
     pending: _Ending | None = None
+    # The timeline record of the last operation (see FakeHeat.timeline).
+    record: dict | None = None
 
     @property
     def deleted(self):
@@ -471,6 +485,37 @@ class _Stack:
         if resolve_outputs and not self.deleted:
             details['outputs'] = [dict(output) for output in self.outputs]
         return details
+
+    def notification(self):
+        """Heat's notification of the stack's current status.
+
+        :returns: ``(priority, event_type, payload)``, as
+            ``heat.engine.notification.stack.send`` builds them.
+        """
+        if self.status == IN_PROGRESS:
+            suffix, priority = 'start', 'info'
+        elif self.status == COMPLETE:
+            suffix, priority = 'end', 'info'
+        else:
+            suffix, priority = 'error', 'error'
+        payload = {
+            'tenant_id': self.project_id,
+            'user_id': NOAUTH_USER,
+            'user_identity': NOAUTH_USER,
+            'username': NOAUTH_USER,
+            'stack_identity': self.id,
+            'stack_name': self.name,
+            'state': self.stack_status,
+            'state_reason': self.reason,
+            'create_at': _isotime(self.creation_time),
+            'tags': list(self.tags),
+            'updated_at': _isotime(self.updated_time),
+            'description': self.template_doc.get(
+                'description', _NO_TEMPLATE_DESCRIPTION),
+        }
+        event_type = 'orchestration.stack.%s.%s' % (self.action.lower(),
+                                                    suffix)
+        return priority, event_type, payload
 
     def shown_parameters(self):
         """Parameter values as text, with defaults and pseudo parameters."""
@@ -577,6 +622,10 @@ class _Engine:
         self._seq = itertools.count(1)
         self._operations = []
         self._creates_by_name = collections.Counter()
+        self._timeline = []
+        #: Called with ``(priority, event_type, payload)`` at every status
+        #: change, with the engine lock held: it must not block.
+        self.on_status = None
 
     @property
     def operations(self):
@@ -587,6 +636,10 @@ class _Engine:
     def creates_by_name(self):
         with self._lock:
             return collections.Counter(self._creates_by_name)
+
+    def timeline(self):
+        with self._lock:
+            return [dict(record) for record in self._timeline]
 
     def stats(self):
         with self._lock:
@@ -865,6 +918,12 @@ class _Engine:
         stack.pending = pending
         stack.generation += 1
         self._operations.append(operation)
+        stack.record = {'action': action, 'stack_name': stack.name,
+                        'stack_id': stack.id, 'tags': list(stack.tags),
+                        'started_at': time.time(), 'ended_at': None,
+                        'stack_status': None}
+        self._timeline.append(stack.record)
+        self._notify(stack)
         if math.isfinite(pending.delay):
             generation = stack.generation
             self._scheduler.call_at(
@@ -886,6 +945,14 @@ class _Engine:
             stack.deletion_time = _utcnow()
             if self._live.get(stack.name) is stack:
                 del self._live[stack.name]
+        if stack.record is not None:
+            stack.record['ended_at'] = time.time()
+            stack.record['stack_status'] = stack.stack_status
+        self._notify(stack)
+
+    def _notify(self, stack):
+        if self.on_status is not None:
+            self.on_status(*stack.notification())
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -1012,6 +1079,77 @@ def _classify(method, path):
     return kind, match
 
 
+class _Notifier:
+    """Sends Heat's notifications over oslo.messaging, from one thread.
+
+    The engine hands over notifications with its lock held; they are sent
+    in order, by a thread of their own, so that a slow broker does not
+    slow the API down.
+    """
+
+    def __init__(self, transport_url, topic, exchange, host):
+        # The oslo.service backend must be chosen before oslo.messaging is
+        # imported; esi_agent.cmd chooses threading.
+        from esi_agent import cmd  # noqa: F401
+        from oslo_config import cfg
+        import oslo_messaging
+        from oslo_messaging import opts as messaging_opts
+
+        # A private configuration: the exchange must not change that of
+        # an agent running in the same process.
+        conf = cfg.ConfigOpts()
+        conf([], project='fake-heat', default_config_files=[],
+             default_config_dirs=[])
+        for group, opts in messaging_opts.list_opts():
+            conf.register_opts(opts, group=group)
+        conf.set_override('control_exchange', exchange)
+        self._transport = oslo_messaging.get_notification_transport(
+            conf, url=transport_url)
+        self._notifier = oslo_messaging.Notifier(
+            self._transport, publisher_id='orchestration.%s' % host,
+            driver='messagingv2', topics=[topic])
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='fake-heat-notifier')
+        self._thread.start()
+
+    @property
+    def sent(self):
+        with self._lock:
+            return self._sent
+
+    def emit(self, priority, event_type, payload):
+        self._queue.put((priority, event_type, payload))
+
+    def _run(self):
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            priority, event_type, payload = item
+            context = {'project_id': payload['tenant_id'],
+                       'project': payload['tenant_id'],
+                       'user': NOAUTH_USER, 'is_admin': True,
+                       'roles': ['admin'],
+                       'request_id': 'req-%s' % uuid.uuid4()}
+            try:
+                getattr(self._notifier, priority)(context, event_type,
+                                                  payload)
+            except Exception:
+                LOG.exception('FakeHeat could not send %s', event_type)
+                continue
+            with self._lock:
+                self._sent += 1
+
+    def stop(self):
+        """Send what is queued, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+        self._transport.cleanup()
+
+
 class FakeHeat(fixtures.Fixture):
     """A Heat API stand-in served over HTTP on loopback.
 
@@ -1033,6 +1171,13 @@ class FakeHeat(fixtures.Fixture):
         e.g. 0.001 lets a 60 minute timeout happen in 3.6 seconds.
     :param max_page_size: the most stacks a list returns at once; ``None``
         for no cap, as in Heat.
+    :param notify_url: an oslo.messaging transport URL; when set, Heat's
+        stack notifications are sent there (see the module documentation).
+    :param notify_topic: the notification topic (Heat's default).
+    :param notify_exchange: the exchange (Heat's control_exchange).
+    :param notify_host: the publisher is ``orchestration.<notify_host>``.
+    :param list_refused: answer every stack list with a 400, as a Heat
+        refusing the query would; also :attr:`list_refused`.
 
     Recording, for assertions (each read returns a copy):
 
@@ -1045,6 +1190,8 @@ class FakeHeat(fixtures.Fixture):
       name, including those refused (say, because the stack exists), but
       not those failed by :meth:`fail_next`. Above 1, the client tried to
       create a stack twice.
+    * :meth:`timeline`: when each operation started and ended.
+    * :attr:`notifications_sent`: how many notifications were sent.
 
     Fault injection: :attr:`latency` (seconds added to every request),
     :meth:`fail_next`, :meth:`pause` and :meth:`resume`.
@@ -1052,16 +1199,27 @@ class FakeHeat(fixtures.Fixture):
     The admin resources, which neither count nor suffer injected faults:
     ``GET /_fake/stats``; ``POST /_fake/fail_next`` with a body like
     ``{"count": 2, "status": 503}``; ``POST /_fake/pause`` and
-    ``POST /_fake/resume``; ``PUT /_fake/latency`` with ``{"seconds": 1}``.
+    ``POST /_fake/resume``; ``PUT /_fake/latency`` with ``{"seconds": 1}``;
+    ``PUT /_fake/list_refused`` with ``{"refused": true}``;
+    ``GET /_fake/timeline`` (``{"timeline": [...]}``, see :meth:`timeline`).
     """
 
     def __init__(self, stack_time=0.0, outcome=None, host='127.0.0.1',
-                 port=0, time_scale=1.0, max_page_size=None):
+                 port=0, time_scale=1.0, max_page_size=None,
+                 notify_url=None, notify_topic='notifications',
+                 notify_exchange='heat', notify_host='fake-heat',
+                 list_refused=False):
         super().__init__()
         if max_page_size is not None and max_page_size < 1:
             raise ValueError('max_page_size must be at least 1')
         #: Seconds by which every API request is delayed.
         self.latency = 0.0
+        #: Whether stack lists are answered with a 400.
+        self.list_refused = list_refused
+        self._notify_args = (notify_url, notify_topic, notify_exchange,
+                             notify_host)
+        self._notifier = None
+        self._notifications_sent = 0
         self._host = host
         self._port = port
         self._scheduler = _Scheduler()
@@ -1092,6 +1250,9 @@ class FakeHeat(fixtures.Fixture):
             if self._server is not None:
                 raise RuntimeError('FakeHeat is already started')
             self._stopping.clear()
+            if self._notify_args[0]:
+                self._notifier = _Notifier(*self._notify_args)
+                self._engine.on_status = self._notifier.emit
             self._server = _Server((self._host, self._port), self)
             self._port = self._server.server_address[1]
             self._scheduler.start()
@@ -1122,6 +1283,11 @@ class FakeHeat(fixtures.Fixture):
             self._thread.join()
             self._thread = None
             self._scheduler.stop()
+            notifier, self._notifier = self._notifier, None
+            if notifier is not None:
+                self._engine.on_status = None
+                notifier.stop()
+                self._notifications_sent += notifier.sent
 
     @property
     def port(self):
@@ -1153,10 +1319,27 @@ class FakeHeat(fixtures.Fixture):
         """A Counter of the create requests, by stack name."""
         return self._engine.creates_by_name
 
+    @property
+    def notifications_sent(self):
+        """How many notifications were sent (0 without ``notify_url``)."""
+        notifier = self._notifier
+        return self._notifications_sent + (notifier.sent if notifier else 0)
+
+    def timeline(self):
+        """Every accepted operation, in order, as a list of dicts.
+
+        Keys: ``action``, ``stack_name``, ``stack_id``, ``tags``,
+        ``started_at`` and ``ended_at`` (``time.time()`` values; the
+        latter None while in progress or when a later operation superseded
+        it) and ``stack_status`` (the status it ended with).
+        """
+        return self._engine.timeline()
+
     def stats(self):
         """Counters as plain data, as ``GET /_fake/stats`` returns them."""
         stats = self._engine.stats()
         stats['calls'] = dict(self.calls)
+        stats['notifications_sent'] = self.notifications_sent
         return stats
 
     # Control
@@ -1251,6 +1434,8 @@ class FakeHeat(fixtures.Fixture):
         base_url = root_url + '/v1'
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         if kind == 'list':
+            if self.list_refused:
+                raise _bad_request('Stack list refused by FakeHeat.')
             return 200, engine.list(query, base_url, root_url + url.path), None
         if kind == 'create':
             stack = engine.create(project, body, base_url)
@@ -1281,6 +1466,8 @@ class FakeHeat(fixtures.Fixture):
         resource = method, url.path[len(_ADMIN_PREFIX):].strip('/')
         if resource == ('GET', 'stats'):
             return 200, self.stats(), None
+        if resource == ('GET', 'timeline'):
+            return 200, {'timeline': self.timeline()}, None
         if resource == ('POST', 'fail_next'):
             try:
                 self.fail_next(int(body.get('count', 1)),
@@ -1296,6 +1483,11 @@ class FakeHeat(fixtures.Fixture):
                 self.latency = float(body['seconds'])
             except (KeyError, TypeError, ValueError) as e:
                 raise _http_error(400, 'Bad latency: %s' % e)
+        elif resource == ('PUT', 'list_refused'):
+            refused = body.get('refused')
+            if not isinstance(refused, bool):
+                raise _http_error(400, 'Bad list_refused: %r' % (refused,))
+            self.list_refused = refused
         else:
             raise _http_error(404, 'The resource could not be found.')
         return 204, None, None
@@ -1316,6 +1508,15 @@ def main(argv=None):
                         help='factor applied to delays and timeouts')
     parser.add_argument('--max-page-size', type=int, default=None,
                         help='most stacks a list returns at once')
+    parser.add_argument('--notify', metavar='TRANSPORT_URL',
+                        help='send Heat\'s stack notifications to this '
+                             'oslo.messaging transport URL')
+    parser.add_argument('--notify-topic', default='notifications',
+                        help='notification topic (default notifications)')
+    parser.add_argument('--notify-exchange', default='heat',
+                        help='notification exchange (default heat)')
+    parser.add_argument('--list-refused', action='store_true',
+                        help='answer stack lists with a 400')
     parser.add_argument('--debug', action='store_true',
                         help='log every request on stderr')
     args = parser.parse_args(argv)
@@ -1331,7 +1532,10 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
     fake = FakeHeat(stack_time=args.stack_time, host=args.host,
                     port=args.port, time_scale=args.time_scale,
-                    max_page_size=args.max_page_size)
+                    max_page_size=args.max_page_size,
+                    notify_url=args.notify, notify_topic=args.notify_topic,
+                    notify_exchange=args.notify_exchange,
+                    list_refused=args.list_refused)
     fake.start()
     try:
         print(fake.endpoint, flush=True)

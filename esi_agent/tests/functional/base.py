@@ -54,8 +54,11 @@ class FunctionalTestCase(base.TestCase):
                     schedule_interval=0.1, group='agent')
         self.config(host='127.0.0.1', port=self.etcd_server.port,
                     retry_timeout=10, group='etcd')
+        # Tests of Heat's notifications enable them on a topic or pool of
+        # their own; others must not consume the broker's shared queue.
         self.config(auth_type='none', endpoint_override=self.heat.endpoint,
-                    api_retry_max_delay=0.2, group='heat')
+                    api_retry_max_delay=0.2, notifications_enabled=False,
+                    group='heat')
         self.addCleanup(rpc.cleanup)
         self.etcd = etcd.EtcdClient(base.CONF)
         self.agents = []

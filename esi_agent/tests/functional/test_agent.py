@@ -78,14 +78,25 @@ class TestDuplicatesAndVersions(AgentTestCase):
     def test_versions_of_one_resource_run_in_order(self):
         self.start_agent()
         rid = 'b5f0e8a4-7a1e-4d1e-9c55-0d7b8a3f0002'
-        versions = [jobs.network(rid=rid, version=1)] + [
-            jobs.network(rid=rid, version=v, action='modify')
-            for v in (2, 3)]
+        # All three wait for a gate job cast last, so that they are all
+        # known when the first can run, whatever order they arrive in.
+        gate = jobs.network()
+        versions = [jobs.network(rid=rid, version=1,
+                                 dependency=[gate['id']])] + [
+            jobs.network(rid=rid, version=v, action='modify',
+                         dependency=[gate['id']])
+            for v in (3, 2)]
         self.cast(*versions)
+        services.wait_for(lambda: all(self.job_record(j['id'])
+                                      for j in versions),
+                          what='the three versions to be stored')
+        self.cast(gate)
         self.wait_final([j['id'] for j in versions])
+        name = stacks.stack_name('network', rid)
         self.assertEqual(
             [1, 2, 3],
-            [op.parameters['version'] for op in self.heat.operations])
+            [op.parameters['version'] for op in self.heat.operations
+             if op.stack_name == name])
         self.assertEqual(3, self.state(versions[0])['version'])
 
 

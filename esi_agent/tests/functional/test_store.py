@@ -108,3 +108,73 @@ class TestJobStore(base.TestCase):
             'network', job['resource_id'])[0]['output_key'])
         self.assertTrue(self.store.has_records('network',
                                                job['resource_id']))
+
+
+class TestClaims(base.TestCase):
+    """Claims on leases: who owns an unfinished job."""
+
+    def setUp(self):
+        super().setUp()
+        self.server = services.shared_etcd()
+        self.server.wipe()
+        self.config(host='127.0.0.1', port=self.server.port, group='etcd')
+        self.etcd = etcd.EtcdClient(base.CONF)
+        self.lease = self.etcd.grant_lease(30)
+        self.addCleanup(lambda: self.etcd.revoke_lease(self.lease))
+        self.mine = store.JobStore(self.etcd, owner='agent-a',
+                                   lease=lambda: self.lease)
+        self.theirs = store.JobStore(self.etcd, owner='agent-b',
+                                     lease=lambda: self.lease)
+
+    def _finish(self, job_store, job):
+        recs = records.stack_records(job, 'n', 'CREATE_COMPLETE', 'ok', [])
+        return job_store.finish(job, recs, store.COMPLETED, 1.0)
+
+    def test_intake_claims_the_job_on_the_lease(self):
+        job = jobs.network()
+        self.mine.intake(job, 1.0)
+        kv = self.etcd.get(store.claim_key(job['id']))
+        self.assertEqual(b'agent-a', kv.value)
+        _jobs, owners, _rev = self.mine.snapshot()
+        self.assertEqual({job['id']: 'agent-a'}, owners)
+
+    def test_completion_releases_the_claim(self):
+        job = jobs.network()
+        self.mine.intake(job, 1.0)
+        self.assertTrue(self._finish(self.mine, job))
+        self.assertIsNone(self.etcd.get(store.claim_key(job['id'])))
+
+    def test_an_agent_that_lost_the_claim_cannot_finish(self):
+        job = jobs.network()
+        self.mine.intake(job, 1.0)
+        self.assertRaises(store.ClaimLost, self._finish, self.theirs, job)
+        self.assertIsNone(self.etcd.get(records.state_key(
+            'network', job['resource_id'])))
+        self.assertEqual(store.PENDING, self.etcd.get_json(
+            store.job_key(job['id']))['status'])
+
+    def test_claims_vanish_with_the_lease_and_can_be_taken(self):
+        job = jobs.network()
+        self.mine.intake(job, 1.0)
+        self.etcd.revoke_lease(self.lease)
+        self.lease = self.etcd.grant_lease(30)
+        self.assertIsNone(self.etcd.get(store.claim_key(job['id'])))
+        self.assertTrue(self.theirs.claim(job['id']))
+        self.assertFalse(self.mine.claim(job['id']))
+        self.assertTrue(self._finish(self.theirs, job))
+
+    def test_claim_moves_an_own_claim_to_a_new_lease(self):
+        job = jobs.network()
+        self.mine.intake(job, 1.0)
+        self.assertFalse(self.theirs.claim(job['id']))
+        self.assertTrue(self.mine.claim(job['id'], previous='agent-a'))
+
+    def test_snapshot_since_a_revision(self):
+        first = jobs.network()
+        self.mine.intake(first, 1.0)
+        _jobs, _owners, revision = self.mine.snapshot()
+        second = jobs.network()
+        self.mine.intake(second, 1.0)
+        changed, owners, _rev = self.mine.snapshot(since=revision)
+        self.assertEqual([second['id']], [s.job['id'] for s in changed])
+        self.assertEqual({first['id'], second['id']}, set(owners))

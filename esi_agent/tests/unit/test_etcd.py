@@ -328,7 +328,7 @@ class TestEtcdClientRequests(EtcdClientTestCase):
         self.assertEqual({'key': b64('/p/'), 'range_end': end, 'limit': 2},
                          first)
         self.assertEqual({'key': base64.b64encode(b'/p/b\x00').decode(),
-                          'range_end': end, 'limit': 2, 'revision': '30'},
+                          'range_end': end, 'limit': 2, 'revision': 30},
                          second)
 
     def test_get_prefix_empty(self):

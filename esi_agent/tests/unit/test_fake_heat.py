@@ -17,12 +17,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 from heatclient import client as heat_client
 from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import noauth
 from keystoneauth1 import session
+import oslo_messaging as messaging
 import requests
 
 from esi_agent.tests import base
@@ -707,6 +709,159 @@ class TestFaults(FakeHeatTestCase):
         self.assertEqual(1, sum(stats['stacks'].values()))
         self.assertEqual(404, requests.get(admin + 'nope',
                                            timeout=10).status_code)
+
+
+class TestTimelineAndListRefused(FakeHeatTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.start_fake(outcome=by_name_prefix(slow=NEVER))
+
+    def test_timeline(self):
+        before = time.time()
+        stack_id = self.create('port_x')
+        self.wait_status(stack_id, 'CREATE_COMPLETE')
+        self.create('slow_x')
+
+        first, second = self.fake.timeline()
+
+        self.assertEqual(
+            {'action': 'CREATE', 'stack_name': 'port_x',
+             'stack_id': stack_id, 'tags': ['esi-agent', 'esi-job-abc'],
+             'stack_status': 'CREATE_COMPLETE'},
+            {k: v for k, v in first.items()
+             if k not in ('started_at', 'ended_at')})
+        self.assertLessEqual(before, first['started_at'])
+        self.assertLessEqual(first['started_at'], first['ended_at'])
+        self.assertIsNone(second['ended_at'])
+        self.assertIsNone(second['stack_status'])
+        admin = self.fake.endpoint.split('/v1/')[0] + '/_fake/timeline'
+        self.assertEqual({'timeline': [first, second]},
+                         requests.get(admin, timeout=10).json())
+
+    def test_list_refused(self):
+        self.create('port_x')
+        self.fake.list_refused = True
+
+        e = self.assertRaises(heat_exc.HTTPBadRequest, self.list_names)
+        self.assertEqual('Stack list refused by FakeHeat.',
+                         e.error['error']['message'])
+        # Other calls are answered.
+        self.assertEqual('port_x', self.hc.stacks.get('port_x').stack_name)
+
+        admin = self.fake.endpoint.split('/v1/')[0] + '/_fake/list_refused'
+        self.assertEqual(204, requests.put(admin, json={'refused': False},
+                                           timeout=10).status_code)
+        self.assertEqual(['port_x'], self.list_names())
+        self.assertEqual(400, requests.put(admin, json={'refused': 'no'},
+                                           timeout=10).status_code)
+
+
+class NotificationRecorder(object):
+    """A notification endpoint recording everything, at two priorities."""
+
+    def __init__(self):
+        self.seen = []
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        self.seen.append(('info', publisher_id, event_type, payload))
+
+    def error(self, ctxt, publisher_id, event_type, payload, metadata):
+        self.seen.append(('error', publisher_id, event_type, payload))
+
+
+class TestNotifications(FakeHeatTestCase):
+    """Heat's notifications, over oslo.messaging's in-process transport."""
+
+    def setUp(self):
+        super().setUp()
+        # The driver's exchanges are shared within the process.
+        self.topic = 'notifications-%s' % uuid.uuid4().hex[:8]
+        transport = messaging.get_notification_transport(
+            base.CONF, url='fake:/')
+        self.addCleanup(transport.cleanup)
+        self.recorder = NotificationRecorder()
+        listener = messaging.get_notification_listener(
+            transport, [messaging.Target(exchange='heat', topic=self.topic)],
+            [self.recorder])
+        listener.start()
+        self.addCleanup(listener.wait)
+        self.addCleanup(listener.stop)
+        self.start_fake(notify_url='fake:/', notify_topic=self.topic,
+                        notify_host='heat-1',
+                        outcome=by_name_prefix(
+                            fail=heat_api.Outcome(status='FAILED')))
+
+    def wait_seen(self, n):
+        wait_for(lambda: len(self.recorder.seen) >= n)
+        return self.recorder.seen
+
+    def test_heat_payload(self):
+        stack_id = self.create('port_x')
+
+        seen = self.wait_seen(2)
+
+        start, end = seen
+        self.assertEqual(('info', 'orchestration.heat-1',
+                          'orchestration.stack.create.start'), start[:3])
+        self.assertEqual(('info', 'orchestration.heat-1',
+                          'orchestration.stack.create.end'), end[:3])
+        payload = dict(end[3])
+        self.assertRegex(payload.pop('create_at'),
+                         r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+        # As Heat 27 sends it (heat.engine.api.format_notification_body).
+        self.assertEqual({
+            'description': 'A port for the esi-agent tests',
+            'stack_identity': stack_id,
+            'stack_name': 'port_x',
+            'state': 'CREATE_COMPLETE',
+            'state_reason': 'Stack CREATE completed successfully',
+            'tags': ['esi-agent', 'esi-job-abc'],
+            'tenant_id': 'admin',
+            'updated_at': None,
+            'user_id': 'admin',
+            'user_identity': 'admin',
+            'username': 'admin'}, payload)
+        self.assertEqual('CREATE_IN_PROGRESS', start[3]['state'])
+        self.assertEqual('Stack CREATE started', start[3]['state_reason'])
+        self.assertEqual(2, self.fake.notifications_sent)
+        self.assertEqual(2, self.fake.stats()['notifications_sent'])
+
+    def test_failure_is_an_error(self):
+        self.create('fail_x')
+
+        seen = self.wait_seen(2)
+
+        self.assertEqual(('error', 'orchestration.heat-1',
+                          'orchestration.stack.create.error'), seen[1][:3])
+        self.assertEqual('CREATE_FAILED', seen[1][3]['state'])
+        self.assertEqual(heat_api.FAILED_REASON % 'CREATE',
+                         seen[1][3]['state_reason'])
+
+    def test_update_and_delete(self):
+        stack_id = self.create('port_x')
+        self.wait_status(stack_id, 'CREATE_COMPLETE')
+        self.hc.stacks.update(stack_id, template=TEMPLATE_V2,
+                              parameters={'network': 'n'}, tags='esi-agent')
+        self.wait_status(stack_id, 'UPDATE_COMPLETE')
+        self.hc.stacks.delete(stack_id)
+
+        seen = self.wait_seen(6)
+
+        self.assertEqual(
+            ['orchestration.stack.%s' % e for e in (
+                'create.start', 'create.end', 'update.start', 'update.end',
+                'delete.start', 'delete.end')],
+            [event_type for _p, _pub, event_type, _b in seen])
+        update_end, delete_end = seen[3][3], seen[5][3]
+        self.assertEqual(['esi-agent'], update_end['tags'])
+        self.assertIsNotNone(update_end['updated_at'])
+        self.assertEqual('DELETE_COMPLETE', delete_end['state'])
+        self.assertEqual('No description', delete_end['description'])
+
+    def test_no_notifications_by_default(self):
+        fake = self.useFixture(heat_api.FakeHeat())
+        self.assertEqual(0, fake.notifications_sent)
 
 
 class TestServer(base.TestCase):

@@ -19,6 +19,7 @@ in-process Heat API stand-in :class:`FakeHeat`.
 
 import math
 
+import fixtures
 from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
@@ -166,6 +167,14 @@ class TestClient(StacksTestCase):
         self.assertEqual('internal', adapter.interface)
         self.assertEqual('orchestration', adapter.service_type)
         self.assertEqual(self.fake.endpoint, adapter.endpoint_override)
+
+    def test_a_connection_for_each_thread(self):
+        self.config(max_concurrent_jobs=30, record_writers=5, group='agent')
+        client = heat_client.get_client(CONF)
+        http = client.http_client.session.session
+        self.addCleanup(http.close)
+        for url in ('http://heat:8004/v1', 'https://heat/v1'):
+            self.assertEqual(37, http.get_adapter(url)._pool_maxsize)
 
     def test_service_type_survives_conf_reset(self):
         # [heat] service_type defaults to 'orchestration'; that must hold
@@ -325,6 +334,103 @@ class TestUpdate(StacksTestCase):
         self.assertEqual(1, self.fake.calls['update'])
 
 
+class TestKnownIds(StacksTestCase):
+    """Updates and deletes of a stack the agent knows: one call."""
+
+    def test_update_of_a_created_stack_is_one_call(self):
+        created = self.create()
+        self.fake.finish(NAME)
+        before = self.fake.calls
+
+        status = self.update()
+
+        self.assertEqual({'update': 1}, dict(self.fake.calls - before))
+        self.assertEqual(created.id, status.id)
+        self.assertEqual('UPDATE_IN_PROGRESS', status.status)
+        op = self.fake.operations[-1]
+        self.assertEqual(('UPDATE', TEMPLATE_V2, PARAMS_V2, 9),
+                         (op.action, op.template, op.parameters,
+                          op.timeout_mins))
+        self.assertEqual(['esi-agent', self.tag_2], op.tags)
+
+    def test_update_of_a_found_stack_is_one_call(self):
+        created = self.create()
+        self.fake.finish(NAME)
+        fresh = stacks.Stacks(self.stacks._client, CONF)
+        fresh.find(NAME)
+        before = self.fake.calls
+
+        status = fresh.update(NAME, TEMPLATE_V2, PARAMS_V2, 9, self.tag_2)
+
+        self.assertEqual({'update': 1}, dict(self.fake.calls - before))
+        self.assertEqual(created.id, status.id)
+
+    def test_update_of_a_replaced_stack(self):
+        # Deleted and created again behind the agent's back: the known id
+        # is gone, the stack of that name is looked up.
+        self.create()
+        self.fake.finish(NAME)
+        other = stacks.Stacks(self.stacks._client, CONF)
+        other.delete(NAME)
+        self.fake.finish(NAME)
+        replacement = other.create(NAME, TEMPLATE, PARAMS, 7, 'esi-job-x')
+        self.fake.finish(NAME)
+        before = self.fake.calls
+
+        status = self.update()
+
+        self.assertEqual(replacement.id, status.id)
+        self.assertEqual('UPDATE_IN_PROGRESS', status.status)
+        self.assertEqual({'update': 2, 'lookup': 1, 'show': 1},
+                         dict(self.fake.calls - before))
+        self.assertEqual(replacement.id, self.fake.operations[-1].stack_id)
+
+    def test_update_of_a_vanished_stack_creates_it(self):
+        first = self.create()
+        self.fake.finish(NAME)
+        other = stacks.Stacks(self.stacks._client, CONF)
+        other.delete(NAME)
+        self.fake.finish(NAME)
+
+        status = self.update()
+
+        self.assertEqual('CREATE_IN_PROGRESS', status.status)
+        self.assertNotEqual(first.id, status.id)
+        self.assertEqual(['CREATE', 'DELETE', 'CREATE'], self.actions())
+
+    def test_update_of_a_busy_stack_is_refused(self):
+        self.create()
+        self.assertRaises(exception.HeatError, self.update)
+        self.assertEqual(['CREATE'], self.actions())
+
+    def test_delete_of_a_known_stack_is_one_call(self):
+        created = self.create()
+        self.fake.finish(NAME)
+        before = self.fake.calls
+
+        status = self.stacks.delete(NAME)
+
+        self.assertEqual({'delete': 1}, dict(self.fake.calls - before))
+        self.assertEqual(created.id, status.id)
+        self.assertEqual('DELETE_IN_PROGRESS', status.status)
+
+    def test_delete_of_a_replaced_stack(self):
+        self.create()
+        self.fake.finish(NAME)
+        other = stacks.Stacks(self.stacks._client, CONF)
+        other.delete(NAME)
+        self.fake.finish(NAME)
+        replacement = other.create(NAME, TEMPLATE, PARAMS, 7, 'esi-job-x')
+        self.fake.finish(NAME)
+
+        status = self.stacks.delete(NAME)
+
+        self.assertEqual(replacement.id, status.id)
+        self.assertEqual(['CREATE', 'DELETE', 'CREATE', 'DELETE'],
+                         self.actions())
+        self.assertEqual(replacement.id, self.fake.operations[-1].stack_id)
+
+
 class TestDelete(StacksTestCase):
 
     def test_delete_of_missing_stack(self):
@@ -378,8 +484,9 @@ class TestStatuses(StacksTestCase):
 
         calls = self.fake.calls - before
         self.assertEqual(math.ceil(251 / stacks.LIST_CHUNK), calls['list'])
-        # One GET per stack missing from the lists, and nothing else.
-        self.assertEqual({'list': 3, 'show': 4}, dict(calls))
+        # The lists show deleted stacks too: one GET for the stack missing
+        # from them, and nothing else.
+        self.assertEqual({'list': 3, 'show': 1}, dict(calls))
         self.assertEqual(sorted(s.id for s in created + [unknown]),
                          sorted(result))
         for stack in created:
@@ -423,6 +530,36 @@ class TestStatuses(StacksTestCase):
         self.assertEqual({}, self.stacks.statuses([]))
         self.assertEqual(0, sum(self.fake.calls.values()))
 
+    def test_statuses_one_get_per_stack_without_batching(self):
+        self.config(batch_status_poll=False, group='heat')
+        created = [self.create(name='port_%03d' % i) for i in range(3)]
+        self.fake.finish('port_001')
+        before = self.fake.calls
+
+        result = self.stacks.statuses(created)
+
+        self.assertEqual({'show': 3}, dict(self.fake.calls - before))
+        self.assertEqual(
+            ['CREATE_IN_PROGRESS', 'CREATE_COMPLETE', 'CREATE_IN_PROGRESS'],
+            [result[s.id].status for s in created])
+
+    def test_statuses_list_filters_by_id_with_deleted(self):
+        created = self.create()
+        seen = []
+        real_list = self.stacks._client.stacks.list
+
+        def spy(**kwargs):
+            seen.append(kwargs)
+            return real_list(**kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(
+            self.stacks._client.stacks, 'list', side_effect=spy))
+
+        self.stacks.statuses([created])
+
+        self.assertEqual([{'filters': {'id': [created.id]},
+                           'show_deleted': True}], seen)
+
 
 class TestOutputs(StacksTestCase):
 
@@ -454,6 +591,32 @@ class TestOutputs(StacksTestCase):
         e = self.assertRaises(exception.HeatError, self.stacks.outputs, lost)
         self.assertIn('404', str(e))
         self.assertIn('port_lost', str(e))
+
+
+class TestShow(StacksTestCase):
+
+    def test_status_and_outputs_in_one_call(self):
+        created = self.create()
+        self.fake.finish(NAME)
+        before = self.fake.calls
+
+        status, outputs = self.stacks.show(created)
+
+        self.assertEqual({'show': 1}, dict(self.fake.calls - before))
+        self.assertEqual((created.id, NAME, 'CREATE_COMPLETE'),
+                         (status.id, status.name, status.status))
+        self.assertEqual(['port_id', 'mac'],
+                         [o['output_key'] for o in outputs])
+
+    def test_in_progress_again(self):
+        created = self.create()
+        self.fake.finish(NAME)
+        self.update()
+
+        status, outputs = self.stacks.show(created)
+
+        self.assertEqual('UPDATE_IN_PROGRESS', status.status)
+        self.assertEqual([], outputs)
 
 
 class TestRetries(StacksTestCase):

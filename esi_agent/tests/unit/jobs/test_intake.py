@@ -86,7 +86,9 @@ class FakeStore(object):
                                                 received_at)
         return self.revision, None
 
-    def finish(self, job, resource_records, status, received_at, error=''):
+    def finish(self, job, resource_records, status, received_at, error='',
+               claimed=True):
+        self.claimed = claimed
         if self.fail_finish is not None:
             raise self.fail_finish
         etcd.dumps(resource_records)
@@ -224,7 +226,14 @@ class TestReject(IntakeTestCase):
                           'version': 1, 'error': record['error']}, record)
         self.assertTrue(record['error'].startswith('Invalid job: '),
                         record['error'])
-        self.assertEqual(job, self.store.finished[0]['job'])
+        stored = self.store.finished[0]['job']
+        self.assertEqual(job, stored['as_received'])
+        # What every agent loads is well-formed.
+        self.assertEqual(
+            {'id': job['id'], 'action': 'modify', 'handler': 'heat_worker',
+             'resource_type': 'port', 'resource_id': PORT_ID, 'version': 1,
+             'params': [], 'dependency': [], 'on_failure': 'fail'},
+            {k: v for k, v in stored.items() if k != 'as_received'})
 
     def test_invalid_param_named(self):
         job = valid_job()

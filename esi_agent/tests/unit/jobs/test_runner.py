@@ -112,6 +112,17 @@ class FakeJobStore(object):
                            for i, r in self.jobs.items()),
                           key=lambda s: s.arrival)
 
+    # A single agent owning every job it holds: no other agent's claims.
+    owner = 'agent-1'
+
+    def snapshot(self, since=None):
+        claims = {i: self.owner for i, r in self.jobs.items()
+                  if r['status'] == store.PENDING}
+        return self.load_jobs(), claims, self.revision
+
+    def claim(self, job_id, previous=None):
+        return True
+
     def outputs(self, resource_type, resource_id):
         record = self.records.get(records.job_state_key(resource_type,
                                                         resource_id))
@@ -121,7 +132,8 @@ class FakeJobStore(object):
         return records.job_state_key(resource_type,
                                      resource_id) in self.records
 
-    def finish(self, job, resource_records, status, received_at, error=''):
+    def finish(self, job, resource_records, status, received_at, error='',
+               claimed=True):
         with self.lock:
             if self.finish_errors:
                 raise self.finish_errors.pop(0)
@@ -138,7 +150,7 @@ class FakeJobStore(object):
                                   error))
             return True
 
-    def mark(self, job, status, received_at, error=''):
+    def mark(self, job, status, received_at, error='', claimed=True):
         with self.lock:
             self.jobs[job['id']] = store.job_record(job, status,
                                                     received_at, error)

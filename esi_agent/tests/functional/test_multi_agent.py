@@ -1,0 +1,150 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Several agent processes on one topic; one of them killed with SIGKILL.
+
+The agents are real ``esi-agent`` processes against real etcd and
+RabbitMQ; Heat is the stand-in served from the test process, which counts
+the creates of every stack name.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import fixtures
+
+from esi_agent.jobs import store
+from esi_agent.tests.fakes import heat_api
+from esi_agent.tests.functional import base
+from esi_agent.tests.functional import jobs
+from esi_agent.tests import services
+
+CONFIG = '''[DEFAULT]
+transport_url = %(transport_url)s
+host = %(host)s
+[agent]
+rpc_topic = %(topic)s
+reconcile_interval = 0.5
+lease_ttl = %(lease_ttl)d
+sync_interval = 0.2
+coordination_group = %(topic)s
+max_concurrent_jobs = 8
+[etcd]
+host = 127.0.0.1
+port = %(etcd_port)d
+[heat]
+auth_type = none
+endpoint_override = %(heat)s
+[templates]
+template_dir = %(template_dir)s
+'''
+
+LEASE_TTL = 3
+
+
+class AgentProcess(object):
+
+    def __init__(self, test, name, tmp, template_dir):
+        self.host = '%s-%s' % (test.topic[-6:], name)
+        self.log_path = os.path.join(tmp, '%s.log' % name)
+        conf_path = os.path.join(tmp, '%s.conf' % name)
+        with open(conf_path, 'w') as f:
+            f.write(CONFIG % {
+                'transport_url': services.TRANSPORT_URL, 'host': self.host,
+                'topic': test.topic, 'lease_ttl': LEASE_TTL,
+                'etcd_port': test.etcd_server.port,
+                'heat': test.heat.endpoint, 'template_dir': template_dir})
+        with open(self.log_path, 'wb') as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, '-m', 'esi_agent.cmd.agent',
+                 '--config-file', conf_path],
+                stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        test.addCleanup(self.kill)
+
+    def log(self):
+        with open(self.log_path, errors='replace') as f:
+            return f.read()
+
+    def serving(self):
+        return 'serving topic' in self.log()
+
+    def kill(self):
+        """SIGKILL the agent and its worker process: no clean up at all."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+class TestSeveralAgents(base.FunctionalTestCase):
+
+    def make_heat(self):
+        return heat_api.FakeHeat(stack_time=2.0)
+
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        template_dir = os.path.join(tmp, 'templates')
+        os.mkdir(template_dir)
+        jobs.write_templates(template_dir)
+        self.agents = [AgentProcess(self, 'agent%d' % i, tmp, template_dir)
+                       for i in range(3)]
+        self.addOnException(self._attach_logs)
+        services.wait_for(lambda: all(a.serving() for a in self.agents),
+                          60, 0.1, 'three agents to serve')
+
+    def _attach_logs(self, exc_info):
+        from testtools import content
+        for agent in self.agents:
+            self.addDetail(agent.host, content.text_content(
+                ''.join(line for line in agent.log().splitlines(True)
+                        if ' DEBUG ' not in line)[-20000:]))
+
+    def claims(self):
+        kvs, _rev = self.etcd.snapshot(store.CLAIMS_PREFIX)
+        return {kv.key[len(store.CLAIMS_PREFIX):]: kv.value.decode()
+                for kv in kvs}
+
+    def test_kill_one_of_three_with_200_jobs_in_flight(self):
+        made = []
+        for _ in range(40):
+            net = jobs.network()
+            made += [net] + [jobs.port(net['resource_id']) for _ in range(4)]
+        self.cast(*made)
+        victim = self.agents[0]
+        # Kill it while it owns unfinished jobs, some of them in Heat.
+        services.wait_for(
+            lambda: sum(1 for o in self.claims().values()
+                        if o == victim.host) >= 10 and
+            self.heat.calls['create'] >= 20,
+            60, 0.05, 'the victim to own jobs in flight')
+        orphans = {j for j, o in self.claims().items() if o == victim.host}
+        victim.kill()
+        killed_at = time.monotonic()
+        services.wait_for(
+            lambda: not orphans & {j for j, o in self.claims().items()
+                                   if o == victim.host},
+            4 * LEASE_TTL, 0.05, 'the victim claims to expire')
+        statuses = self.wait_final([j['id'] for j in made], timeout=180)
+        finished = time.monotonic() - killed_at
+        self.assertEqual({'COMPLETED': len(made)},
+                         {s: list(statuses.values()).count(s)
+                          for s in set(statuses.values())})
+        self.assertEqual(1, max(self.heat.creates_by_name.values()))
+        self.assertEqual(len(made), len(self.heat.creates_by_name))
+        survivors = ''.join(a.log() for a in self.agents[1:])
+        self.assertIn('taking it over', survivors)
+        self.assertNotIn('Traceback', survivors)
+        print('%d orphaned jobs of the killed agent; all %d jobs finished '
+              '%.1f s after the kill' % (len(orphans), len(made), finished))
