@@ -300,6 +300,10 @@ def etcd_metrics(url):
             r'[^}]*grpc_service="etcdserverpb\.KV"[^}]*\} (\S+)$', text,
             re.M):
         counts[method] += int(float(value))
+    for name in ('sum', 'count'):
+        found = re.search(r'^etcd_disk_wal_fsync_duration_seconds_%s (\S+)$'
+                          % name, text, re.M)
+        counts['fsync_' + name] = float(found.group(1)) if found else 0
     return counts
 
 
@@ -455,6 +459,7 @@ def run(args, name, notifications, batching, list_refused=False):
                              ', lists refused' if list_refused else ''),
           flush=True)
     jobs = scenario_jobs(args.jobs, args.shape)
+    host = machine()
     etcd_server = services.EtcdServer().start()
     heat = timeline_listener = agent = watcher = profiler = None
     result = {'name': name, 'jobs': args.jobs, 'shape': args.shape,
@@ -554,6 +559,10 @@ def run(args, name, notifications, batching, list_refused=False):
         sampler.join()
         usage = proc_stats(agent.worker_pid)
         master_usage = proc_stats(agent.pid)
+        others = {'etcd': proc_stats(etcd_server.proc.pid)}
+        if not args.real_heat:
+            others['heat_stand_in'] = proc_stats(heat.proc.pid)
+        loadavg_after = os.getloadavg()
         time.sleep(0.5)
         metrics_after = etcd_metrics(etcd_server.url)
         watcher.cancel()
@@ -599,7 +608,7 @@ def run(args, name, notifications, batching, list_refused=False):
                  for x in latencies if x['finished_at']]
     n_done = len(done)
     result.update({
-        'machine': machine(),
+        'machine': host,
         'statuses': dict(statuses),
         'cast_seconds': round(cast_time, 3),
         'elapsed_seconds': round(last_finish - start, 3),
@@ -618,6 +627,9 @@ def run(args, name, notifications, batching, list_refused=False):
         'master_cpu_seconds': round(master_usage.get('cpu_s', 0), 2),
         'etcd_metrics': {k: metrics_after[k] - metrics_before.get(k, 0)
                          for k in metrics_after},
+        'others_cpu_seconds': {k: round(v.get('cpu_s', 0), 2)
+                               for k, v in others.items()},
+        'loadavg_after': loadavg_after,
         'samples': samples,
         'latencies': [(round(x['seen'] - start, 3),
                        round((x['seen'] - x['terminal']) * 1000, 1))
@@ -630,6 +642,10 @@ def run(args, name, notifications, batching, list_refused=False):
             agent_stats.get('etcd_requests', 0) / n_done, 2)
         result['heat_calls_per_job_agent'] = round(
             agent_stats.get('heat_calls', 0) / n_done, 3)
+    fsyncs = result['etcd_metrics'].get('fsync_count')
+    if fsyncs:
+        result['etcd_fsync_mean_ms'] = round(
+            1000 * result['etcd_metrics']['fsync_sum'] / fsyncs, 2)
     if heat_stats is not None:
         calls = heat_stats['calls']
         result['heat_calls'] = calls

@@ -122,7 +122,8 @@ def _storable(job, max_size):
                 return job
         except (RecursionError, exception.InvalidJob):
             pass
-    return {key: schema.sanitised(value) for key, value in job.items()
+    return {schema.sanitised(key): schema.sanitised(value)
+            for key, value in job.items()
             if isinstance(key, str) and len(key) <= 255
             and isinstance(value, (str, int, float, bool, type(None)))
             and len(schema.encode(schema.sanitised(value))) <= 1024}

@@ -113,7 +113,7 @@ class JobRunner(object):
         with self.index.lock:
             for stored in stored_jobs:
                 changed |= self._apply(stored)
-        changed |= self._apply_claims(owners)
+        changed |= self._apply_claims(owners, revision)
         self._synced = revision
         if changed:
             self._wake.set()
@@ -137,10 +137,14 @@ class JobRunner(object):
             return True
         return False
 
-    def _apply_claims(self, owners):
+    def _apply_claims(self, owners, revision):
+        """Act on the claims read at ``revision``."""
         me = self._store.owner
         changed = False
         for entry in self.index.waiting() + self._active():
+            if entry.arrival > revision:
+                # Taken after the snapshot: its claim is not in it.
+                continue
             owner = owners.get(entry.id)
             if entry.mine:
                 if owner is None and not self._store.claim(entry.id):

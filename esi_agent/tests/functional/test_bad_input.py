@@ -69,6 +69,10 @@ class TestBadInput(base.FunctionalTestCase):
     # Seconds within which every cast of the corpus must be dealt with:
     # the dependency timeout and a wide margin for a loaded machine.
     DEADLINE = 45
+    # Seconds from its arrival to its end within which each job must end:
+    # the jobs that wait for what never comes end after the dependency
+    # timeout, the others well before it.
+    PER_JOB_DEADLINE = DEPENDENCY_TIMEOUT + 10
 
     def setUp(self):
         super().setUp()
@@ -163,7 +167,7 @@ class TestBadInput(base.FunctionalTestCase):
         for case in cases:
             record = states[self._key(case)]
             state = record.get('state') or {}
-            error = record.get('error')
+            error = record.get('error') or ''
             if state.get('worker_state') != case.worker_state:
                 problems.append('%s: worker_state %s, expected %s (error: '
                                 '%r)' % (case.name, state.get('worker_state'),
@@ -177,10 +181,14 @@ class TestBadInput(base.FunctionalTestCase):
             expected = (store.COMPLETED
                         if case.worker_state in bad_jobs.COMPLETED_STATES
                         else store.FAILED)
-            status = self.job_status(job_id)
-            if status != expected:
+            stored = self.job_record(job_id)
+            if stored['status'] != expected:
                 problems.append('%s: job status %s, expected %s'
-                                % (case.name, status, expected))
+                                % (case.name, stored['status'], expected))
+            took = stored.get('finished_at', 0) - stored['received_at']
+            if not 0 <= took <= self.PER_JOB_DEADLINE:
+                problems.append('%s: took %.1f s, more than %d s'
+                                % (case.name, took, self.PER_JOB_DEADLINE))
         return problems
 
     def _check_drops(self, cases):

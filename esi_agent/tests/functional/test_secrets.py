@@ -20,6 +20,12 @@ is first replaced by a unique marker, so that a leak is found wherever it
 is, and whatever the secret's value (one of production's is "password").
 The [heat] password and the Keystone token are markers too.
 
+One leak is known and is not the agent's own code: keystoneauth1 logs the
+body of each Heat API request and response (stack parameters included) at
+DEBUG. It is asserted apart, as an expected failure, so that the test
+fails (unexpected success) once the Heat session of
+``esi_agent/heat/client.py`` masks it.
+
 Then: malformed jobs carrying passwords are refused without the password
 reaching the log or the state record; and the secret options are masked
 when the configuration is logged.

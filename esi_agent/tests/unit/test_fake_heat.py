@@ -830,13 +830,18 @@ class TestNotifications(FakeHeatTestCase):
     def test_failure_is_an_error(self):
         self.create('fail_x')
 
-        seen = self.wait_seen(2)
+        # Error and info notifications travel on two queues: their order
+        # of arrival is not their order of emission.
+        seen = sorted(self.wait_seen(2), key=lambda n: n[2])
 
-        self.assertEqual(('error', 'orchestration.heat-1',
-                          'orchestration.stack.create.error'), seen[1][:3])
-        self.assertEqual('CREATE_FAILED', seen[1][3]['state'])
+        self.assertEqual([('error', 'orchestration.heat-1',
+                           'orchestration.stack.create.error'),
+                          ('info', 'orchestration.heat-1',
+                           'orchestration.stack.create.start')],
+                         [n[:3] for n in seen])
+        self.assertEqual('CREATE_FAILED', seen[0][3]['state'])
         self.assertEqual(heat_api.FAILED_REASON % 'CREATE',
-                         seen[1][3]['state_reason'])
+                         seen[0][3]['state_reason'])
 
     def test_update_and_delete(self):
         stack_id = self.create('port_x')

@@ -24,6 +24,7 @@ import fixtures
 from esi_agent import etcd
 from esi_agent import exception
 from esi_agent.jobs import intake
+from esi_agent.jobs import schema
 from esi_agent.jobs import store
 from esi_agent.tests import base
 
@@ -317,6 +318,47 @@ class TestReject(IntakeTestCase):
         job['params'][1]['value'] = object()
 
         self.assertRejected(job, 'JSON')
+
+    def test_lone_surrogate(self):
+        job = valid_job()
+        job['params'][1]['value'] = 'port\ud800'
+
+        self.assertRejected(job, 'params[1].value: text with a lone '
+                                 'surrogate (U+D800 at index 4)')
+        stored = self.store.finished[0]['job']
+        schema.encode(stored)
+        self.assertEqual('port?', stored['as_received']['params'][1]['value'])
+
+    def test_not_a_number(self):
+        job = valid_job()
+        job['resource_input']['mtu'] = float('nan')
+
+        self.assertRejected(job, 'resource_input.mtu: NaN is not a JSON '
+                                 'number')
+        schema.encode(self.store.finished[0]['job'])
+
+    def test_oversize_job_stored_as_its_scalar_fields(self):
+        self.config(max_job_size=1024, group='agent')
+        job = valid_job()
+        job['resource_input']['description'] = 'x' * 2000
+
+        self.assertRejected(job, 'max_job_size (1024)')
+        self.assertEqual(
+            {'id', 'action', 'handler', 'resource_type', 'resource_id',
+             'version', 'on_failure', 'job_name', 'is_first', 'is_last'},
+            set(self.store.finished[0]['job']['as_received']))
+
+    def test_stored_job_is_well_formed(self):
+        # Every agent loads it: its version, params and dependency must be
+        # usable whatever was received.
+        job = valid_job()
+        job.update(version='2', params={'a': 1}, dependency='x')
+
+        self.assertRejected(job, 'version', 'params', 'dependency')
+        stored = self.store.finished[0]['job']
+        self.assertEqual((0, [], []), (stored['version'], stored['params'],
+                                       stored['dependency']))
+        self.assertEqual(job, stored['as_received'])
 
 
 class TestDrop(IntakeTestCase):

@@ -13,6 +13,7 @@
 """Unit tests of :mod:`esi_agent.jobs.schema` (SPEC section 3)."""
 
 import copy
+import json
 
 from esi_agent import exception
 from esi_agent.jobs import schema
@@ -182,7 +183,9 @@ class TestInvalidJobs(base.TestCase):
                 (False, 'version: expected integer, got boolean'),
                 ('1', 'version: expected integer, got string'),
                 (1.5, 'version: expected integer, got number'),
-                (None, 'version: expected integer, got null')):
+                (None, 'version: expected integer, got null'),
+                # The version guard compares 20-digit strings.
+                (2 ** 63, 'version: must be <= 9223372036854775807')):
             self.assertEqual('Invalid job: ' + reason,
                              self.assertInvalid(self._with(version=version)),
                              repr(version))
@@ -424,3 +427,53 @@ class TestIdentity(base.TestCase):
         job = valid_job()
         del job['resource_id']
         self.assertIsNone(schema.identity(job))
+
+
+class TestEncode(base.TestCase):
+    """Strict UTF-8 JSON: what etcd and the readers of records hold."""
+
+    def assertUnencodable(self, job, reason):
+        error = self.assertRaises(exception.InvalidJob, schema.encode, job)
+        self.assertEqual('Invalid job: ' + reason, str(error))
+
+    def test_valid_job(self):
+        job = valid_job()
+        job['resource_input']['name'] = '\u202eport\u200b\x00'
+        self.assertEqual(job, json.loads(schema.encode(job)))
+
+    def test_lone_surrogate_named_not_echoed(self):
+        job = valid_job()
+        job['params'][4]['value'] = SECRET + '\ud800'
+        self.assertUnencodable(
+            job, 'params[4].value: text with a lone surrogate (U+D800 at '
+            'index 15) is not valid Unicode and cannot be stored as UTF-8 '
+            'JSON')
+
+    def test_lone_surrogate_in_a_key(self):
+        job = valid_job()
+        job['resource_input']['a\udfffb'] = 1
+        self.assertUnencodable(
+            job, 'resource_input.a\\udfffb: text with a lone surrogate '
+            '(U+DFFF at index 1) is not valid Unicode and cannot be stored '
+            'as UTF-8 JSON')
+
+    def test_not_a_number(self):
+        job = valid_job()
+        job['resource_input']['mtu'] = float('nan')
+        self.assertUnencodable(job,
+                               'resource_input.mtu: NaN is not a JSON number')
+        job['resource_input']['mtu'] = float('-inf')
+        self.assertUnencodable(
+            job, 'resource_input.mtu: Infinity is not a JSON number')
+
+    def test_not_json(self):
+        job = valid_job()
+        job['params'][1]['value'] = {'a', 'b'}
+        self.assertUnencodable(job, 'params[1].value: a set is not a JSON '
+                                    'value')
+
+    def test_sanitised(self):
+        job = {'id': 'x\ud800', 'v': [float('nan'), 1.5, {'b'}, object()],
+               'k\udfff': True}
+        self.assertEqual({'id': 'x?', 'v': [None, 1.5, ['b'], None],
+                          'k?': True}, schema.sanitised(job))

@@ -216,6 +216,16 @@ class TestTemplateId(base.TestCase):
                          'template id 10 is not a string',
                          self._error('Pvlan', vlan=10))
 
+    def test_secrets_in_a_quoted_value_are_masked(self):
+        self.assertEqual("Cannot choose the template of thing: the template "
+                         "id {'user': 'u', 'password': '***'} is not a "
+                         "string", self._error('Pcreds', creds={
+                             'user': 'u', 'password': 's3cr3t'}))
+        self.assertEqual("Cannot choose the template of thing: cannot "
+                         "concatenate Pcreds: its value [{'token': '***'}] "
+                         "is not a string",
+                         self._error('ACx&Pcreds', creds=[{'token': 't0k'}]))
+
     def test_bad_regexp(self):
         rule = dict(PORT_RULE, if_mapping={'regexp': ['Pname', 'C(']})
         self.assertIn("Cannot choose the template of thing: invalid regexp "

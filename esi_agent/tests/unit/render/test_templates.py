@@ -192,6 +192,25 @@ class TestRender(base.TestCase):
                       self._error('{{ jinja_x.__class__.__subclasses__() }}',
                                   jinja_x='s'))
 
+    def test_one_unsafe_attribute(self):
+        # Jinja2 alone renders these as empty strings.
+        for body, attribute, kind in (
+                ("{{ ''.__class__ }}", '__class__', 'str'),
+                ('{{ self._TemplateReference__context }}',
+                 '_TemplateReference__context', 'TemplateReference'),
+                ("{{ '{0.__class__}'.format(1) }}", '__class__', 'int'),
+                ("{{ ''|attr('__class__') }}", '__class__', 'str')):
+            self.assertEqual("Cannot render Heat template tmpl: sandbox "
+                             "violation at line 1: access to attribute %r "
+                             "of %r object is unsafe." % (attribute, kind),
+                             self._error(body), body)
+
+    def test_secret_quoted_by_an_error_is_masked(self):
+        self.assertEqual("Cannot render Heat template tmpl: ValueError at "
+                         "line 1: '***' is not in list",
+                         self._error('{{ [].index(jinja_admin_password) }}',
+                                     jinja_admin_password='s3cr3t-pw'))
+
     def test_undefined_attribute(self):
         self.assertEqual("Cannot render Heat template tmpl: UndefinedError "
                          "at line 2: 'jinja_missing' is undefined",
