@@ -17,9 +17,6 @@ the creates of every stack name.
 """
 
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import fixtures
@@ -27,65 +24,12 @@ import testtools
 
 from esi_agent.jobs import store
 from esi_agent.tests.fakes import heat_api
+from esi_agent.tests.functional import agent_process
 from esi_agent.tests.functional import base
 from esi_agent.tests.functional import jobs
 from esi_agent.tests import services
 
-CONFIG = '''[DEFAULT]
-transport_url = %(transport_url)s
-host = %(host)s
-[agent]
-rpc_topic = %(topic)s
-reconcile_interval = 0.5
-lease_ttl = %(lease_ttl)d
-sync_interval = 0.2
-coordination_group = %(topic)s
-max_concurrent_jobs = 8
-[etcd]
-host = 127.0.0.1
-port = %(etcd_port)d
-[heat]
-auth_type = none
-endpoint_override = %(heat)s
-[templates]
-template_dir = %(template_dir)s
-'''
-
 LEASE_TTL = 3
-
-
-class AgentProcess(object):
-
-    def __init__(self, test, name, tmp, template_dir):
-        self.host = '%s-%s' % (test.topic[-6:], name)
-        self.log_path = os.path.join(tmp, '%s.log' % name)
-        conf_path = os.path.join(tmp, '%s.conf' % name)
-        with open(conf_path, 'w') as f:
-            f.write(CONFIG % {
-                'transport_url': services.TRANSPORT_URL, 'host': self.host,
-                'topic': test.topic, 'lease_ttl': LEASE_TTL,
-                'etcd_port': test.etcd_server.port,
-                'heat': test.heat.endpoint, 'template_dir': template_dir})
-        with open(self.log_path, 'wb') as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, '-m', 'esi_agent.cmd.agent',
-                 '--config-file', conf_path],
-                stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        test.addCleanup(self.kill)
-
-    def log(self):
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
-
-    def serving(self):
-        return 'serving topic' in self.log()
-
-    def kill(self):
-        """SIGKILL the agent and its worker process: no clean up at all."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
 
 
 @testtools.skipUnless(
@@ -104,8 +48,13 @@ class TestSeveralAgents(base.FunctionalTestCase):
         template_dir = os.path.join(tmp, 'templates')
         os.mkdir(template_dir)
         jobs.write_templates(template_dir)
-        self.agents = [AgentProcess(self, 'agent%d' % i, tmp, template_dir)
-                       for i in range(3)]
+        self.agents = [
+            agent_process.AgentProcess(
+                self, 'agent%d' % i, tmp, template_dir,
+                reconcile_interval=0.5, lease_ttl=LEASE_TTL,
+                sync_interval=0.2, coordination_group=self.topic,
+                max_concurrent_jobs=8)
+            for i in range(3)]
         self.addOnException(self._attach_logs)
         services.wait_for(lambda: all(a.serving() for a in self.agents),
                           60, 0.1, 'three agents to serve')
