@@ -64,3 +64,27 @@ def heat_templates():
 
 def template_mappings_path():
     return os.path.join(directory(), 'template_mappings.json')
+
+
+def outputs_before(index):
+    """A lookup_outputs that sees the records of earlier production jobs.
+
+    A resource's outputs are those of the latest job_state record that a job
+    before position ``index`` of job_cases.json (production order) wrote
+    for it.
+    """
+    def lookup_outputs(resource_type, resource_id):
+        key = '/esi-worker/job_state/v2.0/%ss/%s' % (
+            resource_type, resource_id)
+        for job_case in reversed(job_cases()[:index]):
+            record = job_case['expected_records'].get(key)
+            if record is not None:
+                return record['heat_outputs']
+        return None
+    return lookup_outputs
+
+
+def publish_templates(client):
+    """Put the production template records at their etcd keys."""
+    for key, record in heat_templates().items():
+        client.put(key, record)

@@ -68,8 +68,7 @@ class ConformanceBase(base.FunctionalTestCase):
         super().setUp()
         self.config(mapping_file=reference.template_mappings_path(),
                     group='templates')
-        for key, record in reference.heat_templates().items():
-            self.etcd.put(key, record)
+        reference.publish_templates(self.etcd)
         self.start_agent()
 
     def make_heat(self):

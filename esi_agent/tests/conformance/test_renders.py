@@ -44,23 +44,6 @@ def _job_index(job_id):
     raise AssertionError('job %s is not in job_cases.json' % job_id)
 
 
-def _outputs_before(index):
-    """Return a lookup_outputs that sees the records of earlier jobs.
-
-    A resource's outputs are those of the latest job_state record that a job
-    before position ``index`` (in production order) wrote for it.
-    """
-    def lookup_outputs(resource_type, resource_id):
-        key = '/esi-worker/job_state/v2.0/%ss/%s' % (
-            resource_type, resource_id)
-        for job_case in reversed(reference.job_cases()[:index]):
-            record = job_case['expected_records'].get(key)
-            if record is not None:
-                return record['heat_outputs']
-        return None
-    return lookup_outputs
-
-
 class TestRenders(base.TestCase):
 
     scenarios = _scenarios()
@@ -71,6 +54,9 @@ class TestRenders(base.TestCase):
         self.index = _job_index(self.case['job_id'])
         self.job = reference.job_cases()[self.index]['job']
 
+    def _resolve(self):
+        return params.resolve(self.job, reference.outputs_before(self.index))
+
     def test_template_id(self):
         mappings = mapping.load_mappings(reference.template_mappings_path())
         self.assertEqual(
@@ -79,7 +65,7 @@ class TestRenders(base.TestCase):
                                 self.job['resource_input']))
 
     def test_params(self):
-        resolved = params.resolve(self.job, _outputs_before(self.index))
+        resolved = self._resolve()
         self.assertEqual(self.case['heat_parameters'],
                          resolved.heat_parameters)
         self.assertEqual(self.case['jinja_parameters'],
@@ -90,14 +76,14 @@ class TestRenders(base.TestCase):
         key = '/esi-worker/heat_stacks/v2.0/%ss/%s' % (
             self.job['resource_type'], self.job['resource_id'])
         records = reference.job_cases()[self.index]['expected_records']
-        resolved = params.resolve(self.job, _outputs_before(self.index))
+        resolved = self._resolve()
         self.assertEqual(records[key]['tenant_id'], resolved.tenant_id)
 
     def test_rendered_template(self):
         source = templates.TemplateSource(reference.heat_templates().get,
                                           template_dir=None)
         template_id = self.case['template_id']
-        resolved = params.resolve(self.job, _outputs_before(self.index))
+        resolved = self._resolve()
         rendered = templates.render(template_id, source.get(template_id),
                                     resolved.jinja_parameters)
         self.assertEqual(self.case['rendered_template'], rendered)

@@ -273,8 +273,7 @@ class TestReferenceJobs(SecretsTestCase):
         super().setUp()
         self.config(mapping_file=reference.template_mappings_path(),
                     group='templates')
-        for key, record in reference.heat_templates().items():
-            self.etcd.put(key, record)
+        reference.publish_templates(self.etcd)
         self.use_keystone()
 
     def make_heat(self):

@@ -66,23 +66,6 @@ def _template_id(job):
                                job['resource_input'])
 
 
-def _outputs_before(index):
-    """Return a lookup_outputs that sees the records of earlier jobs.
-
-    A resource's outputs are those of the latest job_state record that a job
-    before position ``index`` (in production order) wrote for it.
-    """
-    def lookup_outputs(resource_type, resource_id):
-        key = '/esi-worker/job_state/v2.0/%ss/%s' % (
-            resource_type, resource_id)
-        for job_case in reversed(reference.job_cases()[:index]):
-            record = job_case['expected_records'].get(key)
-            if record is not None:
-                return record['heat_outputs']
-        return None
-    return lookup_outputs
-
-
 def _load(template_id, text):
     templates.check_rendered(template_id, text)
     return yaml.safe_load(text)
@@ -110,7 +93,7 @@ class TestDemoTemplatesForJobs(base.TestCase):
             self.skipTest('the mapping gives %s no stack' %
                           self.job['resource_type'])
         self.resolved = params.resolve(self.job,
-                                       _outputs_before(self.index))
+                                       reference.outputs_before(self.index))
         source = templates.TemplateSource(lambda key: None, TEMPLATE_DIR)
         rendered = templates.render(self.template_id,
                                     source.get(self.template_id),
@@ -182,7 +165,7 @@ class TestDemoTemplateParameters(base.TestCase):
         super().setUp()
         reference.skip_unless_available(self)
         job = reference.job_cases()[self.index]['job']
-        jinja = params.resolve(job, _outputs_before(self.index)
+        jinja = params.resolve(job, reference.outputs_before(self.index)
                                ).jinja_parameters
         demo = templates.TemplateSource(lambda key: None, TEMPLATE_DIR)
         production = templates.TemplateSource(
