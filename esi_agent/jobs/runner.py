@@ -203,8 +203,16 @@ class JobRunner(object):
             failing = False
 
     def add(self, entry):
-        if self.index.add(entry):
-            self._wake.set()
+        """Hand over a job the intake stored and claimed."""
+        with self.index.lock:
+            if not self.index.add(entry):
+                known = self.index.get(entry.id)
+                # The sync thread read the stored job before the intake
+                # handed it over, and took it for another agent's: it is
+                # ours (the intake transaction claimed it), and new.
+                if known.status == store.PENDING and not known.mine:
+                    known.mine, known.resumed = True, False
+        self._wake.set()
 
     def in_flight(self):
         with self._inflight_lock:

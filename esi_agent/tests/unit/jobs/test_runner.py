@@ -562,6 +562,20 @@ class TestResume(RunnerTestCase):
         self.run_pass()
         self.assertEqual(['find', 'create'], self.stacks.operations())
 
+    def test_job_seen_by_sync_before_intake_is_ours_and_new(self):
+        # The sync thread may read a just-stored job before the intake
+        # hands it over; it then holds it as another agent's.
+        job = make_job()
+        arrival, _stored = self.store.intake(job, time.time())
+        self.runner.index.add(scheduler.JobEntry(
+            job, arrival, time.time(), resumed=True, mine=False))
+        self.runner.add(scheduler.JobEntry(job, arrival, time.time()))
+        known = self.runner.index.get(job['id'])
+        self.assertTrue(known.mine)
+        self.run_pass()
+        # Run as a new job of this agent: no look for a stack to adopt.
+        self.assertEqual(['create'], self.stacks.operations())
+
     def test_new_job_does_not_look_for_its_stack(self):
         self.add(make_job())
         self.run_pass()
