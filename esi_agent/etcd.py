@@ -217,21 +217,18 @@ class EtcdClient(object):
         except etcd_exc.Etcd3Exception as e:
             raise exception.EtcdError(reason=describe(e))
 
-    def get(self, key):
-        """The KeyValue at ``key``, or None."""
-        kvs = self._request('/kv/range', {'key': _b64(key)}).get('kvs', [])
+    def get(self, key, revision=None):
+        """The KeyValue at ``key`` (as it was at ``revision``), or None."""
+        body = {'key': _b64(key)}
+        if revision:
+            body['revision'] = revision
+        kvs = self._request('/kv/range', body).get('kvs', [])
         return KeyValue(kvs[0]) if kvs else None
 
-    def get_json(self, key):
-        """The JSON record at ``key``, or None."""
-        kv = self.get(key)
+    def get_json(self, key, revision=None):
+        """The JSON record at ``key`` (as it was at ``revision``), or None."""
+        kv = self.get(key, revision)
         return kv.json() if kv is not None else None
-
-    def get_json_at(self, key, revision):
-        """The JSON record at ``key`` as it was at ``revision``, or None."""
-        kvs = self._request('/kv/range', {'key': _b64(key),
-                                          'revision': revision}).get('kvs')
-        return KeyValue(kvs[0]).json() if kvs else None
 
     def get_prefix(self, prefix):
         """Yield every KeyValue under ``prefix`` in key order.

@@ -171,7 +171,7 @@ def print_seed_records(client, jobs):
     for key in (records.heat_stacks_key(*SEED_PORT),
                 records.job_state_key(*SEED_PORT),
                 records.state_key(*SEED_PORT)):
-        value = client.get_json_at(key, kv.mod_revision) if kv else None
+        value = client.get_json(key, kv.mod_revision) if kv else None
         print(key)
         print(json.dumps(value, indent=4))
     state = client.get_json(records.state_key(*SEED_PORT)) or {}

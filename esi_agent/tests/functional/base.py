@@ -116,12 +116,8 @@ class FunctionalTestCase(base.TestCase):
                 records.state_key(resource_type, resource_id))
         found = {}
         for key in keys:
-            body = {'key': etcd._b64(key)}
-            if revision:
-                body['revision'] = revision
-            kvs = self.etcd._request('/kv/range', body).get('kvs', [])
-            if kvs:
-                kv = etcd.KeyValue(kvs[0])
+            kv = self.etcd.get(key, revision)
+            if kv is not None:
                 found[key] = (kv.json(), kv.mod_revision)
         return found
 
