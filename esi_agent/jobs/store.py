@@ -166,13 +166,6 @@ class JobStore(object):
         jobs.sort(key=lambda s: s.arrival)
         return jobs, owners, revision
 
-    def load_jobs(self):
-        """Yield every stored job, in arrival order."""
-        stored = [StoredJob(kv.json(), kv.create_revision)
-                  for kv in self.etcd.get_prefix(JOBS_PREFIX)]
-        stored.sort(key=lambda s: s.arrival)
-        return stored
-
     def outputs(self, resource_type, resource_id):
         """The latest ``heat_outputs`` of a resource, or None."""
         record = self.etcd.get_json(

@@ -87,16 +87,16 @@ class TestJobStore(base.TestCase):
         job = jobs.network(
             params=[jobs.value('description', 'caf\u00e9 \u20ac')])
         self.store.intake(job, 1.0)
-        [stored] = self.store.load_jobs()
+        [stored], _owners, _rev = self.store.snapshot()
         self.assertEqual(job, stored.job)
 
-    def test_load_jobs_pages_in_arrival_order(self):
+    def test_snapshot_pages_in_arrival_order(self):
         self.etcd.PAGE_SIZE = 3
         made = [jobs.network() for _ in range(8)]
         for job in made:
             self.store.intake(job, 1.0)
         self.assertEqual([j['id'] for j in made],
-                         [s.job['id'] for s in self.store.load_jobs()])
+                         [s.job['id'] for s in self.store.snapshot()[0]])
 
     def test_outputs(self):
         job = jobs.network()

@@ -106,19 +106,17 @@ class FakeJobStore(object):
             self.arrivals[job['id']] = self.revision
             return self.revision, None
 
-    def load_jobs(self):
-        with self.lock:
-            return sorted((store.StoredJob(r, self.arrivals[i])
-                           for i, r in self.jobs.items()),
-                          key=lambda s: s.arrival)
-
     # A single agent owning every job it holds: no other agent's claims.
     owner = 'agent-1'
 
     def snapshot(self, since=None):
-        claims = {i: self.owner for i, r in self.jobs.items()
-                  if r['status'] == store.PENDING}
-        return self.load_jobs(), claims, self.revision
+        with self.lock:
+            stored = sorted((store.StoredJob(r, self.arrivals[i])
+                             for i, r in self.jobs.items()),
+                            key=lambda s: s.arrival)
+            claims = {i: self.owner for i, r in self.jobs.items()
+                      if r['status'] == store.PENDING}
+        return stored, claims, self.revision
 
     def claim(self, job_id, previous=None):
         return True
