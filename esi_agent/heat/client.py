@@ -16,6 +16,8 @@ from keystoneauth1 import loading as ks_loading
 import requests
 from requests import adapters
 
+from esi_agent.common import masking
+
 GROUP = 'heat'
 
 
@@ -26,8 +28,10 @@ def get_client(conf):
     interface, region, endpoint override, retries) all come from the
     keystoneauth1 loading helpers, so every keystoneauth option an operator
     knows works here; ``auth_type = none`` plus ``endpoint_override``
-    reaches a Heat in noauth mode.
+    reaches a Heat in noauth mode. The request and response bodies that
+    keystoneauth logs at DEBUG are masked (:mod:`esi_agent.common.masking`).
     """
+    masking.install()
     auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
     session = ks_loading.load_session_from_conf_options(
         conf, GROUP, auth=auth, session=_http_session(conf))
