@@ -27,6 +27,8 @@ import threading
 import etcd3gw
 from etcd3gw import exceptions as etcd_exc
 from oslo_log import log as logging
+import requests
+from requests import adapters
 import tenacity
 
 from esi_agent import exception
@@ -36,6 +38,42 @@ LOG = logging.getLogger(__name__)
 _RETRYABLE = (etcd_exc.ConnectionFailedError,
               etcd_exc.ConnectionTimeoutError,
               etcd_exc.InternalServerError)
+
+#: HTTP connections kept open to etcd: enough for every thread that talks
+#: to it at once (RPC dispatch, Heat workers, record writers, sync).
+POOL_SIZE = 64
+
+
+def _retryable(error):
+    """Whether an etcd3gw error is an outage worth retrying.
+
+    A TLS failure (a certificate that does not verify, a bad client key)
+    is reported by etcd3gw as a connection failure, but it is
+    configuration: retrying it for ``retry_timeout`` only hides it.
+    """
+    if isinstance(error.__context__, requests.exceptions.SSLError):
+        return False
+    return isinstance(error, _RETRYABLE)
+
+
+def _session(conf):
+    """The HTTP session to etcd, configured from ``[etcd]`` only.
+
+    ``trust_env`` is off: the environment (``REQUESTS_CA_BUNDLE``, proxies,
+    ``.netrc``) must not override ``ca_cert`` nor send etcd traffic through
+    a proxy, and looking it up on every request costs CPU.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    if conf.ca_cert:
+        session.verify = conf.ca_cert
+    if conf.cert_cert and conf.cert_key:
+        session.cert = (conf.cert_cert, conf.cert_key)
+    adapter = adapters.HTTPAdapter(pool_connections=1,
+                                   pool_maxsize=POOL_SIZE)
+    session.mount('http://', adapter)
+    session.mount('https://', adapter)
+    return session
 
 
 def _b64(data):
@@ -157,9 +195,8 @@ class EtcdClient(object):
         self._conf = conf.etcd
         self._client = etcd3gw.client(
             host=self._conf.host, port=self._conf.port,
-            protocol=self._conf.protocol, ca_cert=self._conf.ca_cert,
-            cert_key=self._conf.cert_key, cert_cert=self._conf.cert_cert,
-            timeout=self._conf.timeout)
+            protocol=self._conf.protocol, timeout=self._conf.timeout,
+            session=_session(self._conf))
         self._outage_lock = threading.Lock()
         self._in_outage = False
         self.txn_count = 0
@@ -192,7 +229,7 @@ class EtcdClient(object):
 
     def _request(self, path, body):
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_RETRYABLE),
+            retry=tenacity.retry_if_exception(_retryable),
             wait=tenacity.wait_exponential(multiplier=0.1, max=5),
             stop=tenacity.stop_after_delay(self._conf.retry_timeout),
             before_sleep=self._outage_started,

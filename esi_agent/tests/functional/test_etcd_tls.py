@@ -21,6 +21,7 @@ is started once per test process, like the plain one of
 """
 
 import atexit
+import logging
 import os
 import shutil
 import subprocess
@@ -256,22 +257,26 @@ class TestEtcdTls(base.TestCase):
 
     def test_ca_cert_despite_environment(self):
         # Debian and RHEL hosts, containers and CI set REQUESTS_CA_BUNDLE
-        # or CURL_CA_BUNDLE to the system bundle; requests then verifies
-        # with it instead of the Session's verify (psf/requests#3829), and
-        # [etcd] ca_cert is ignored.
+        # or CURL_CA_BUNDLE to the system bundle; a requests Session that
+        # trusts the environment verifies with it instead of its own
+        # verify (psf/requests#3829). The agent's does not.
         self.useFixture(fixtures.EnvironmentVariable(
             'REQUESTS_CA_BUNDLE', self.tls.other_ca))
         client = self.client()
+        client.put(self.prefix + 'k', 'v')
+        self.assertEqual(b'v', client.get(self.prefix + 'k').value)
 
-        def put():
-            try:
-                client.put(self.prefix + 'k', 'v')
-            except exception.EtcdError as e:
-                self.fail(str(e))
-
-        self.expectFailure(
-            'esi_agent.etcd.EtcdClient leaves requests.Session.trust_env '
-            'on: REQUESTS_CA_BUNDLE overrides [etcd] ca_cert', put)
+    def test_tls_failure_is_not_retried_as_an_outage(self):
+        # A certificate that does not verify is configuration, not an
+        # outage: the first request fails, with no backoff for
+        # retry_timeout and no "unreachable" warning.
+        client = self.client(ca=self.tls.other_ca)
+        self.config(retry_timeout=60, group='etcd')
+        client = etcd.EtcdClient(CONF)
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        self.assertRefused(client, 'CERTIFICATE_VERIFY_FAILED')
+        self.assertEqual(1, client.request_count)
+        self.assertNotIn('unreachable', logs.output)
 
     def test_plain_http_refused(self):
         configure(self, self.tls)
