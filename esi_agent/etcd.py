@@ -22,7 +22,6 @@ logged when an outage starts and one line when it ends.
 
 import base64
 import json
-import threading
 
 import etcd3gw
 from etcd3gw import exceptions as etcd_exc
@@ -31,6 +30,7 @@ import requests
 from requests import adapters
 import tenacity
 
+from esi_agent.common import outage
 from esi_agent import exception
 
 LOG = logging.getLogger(__name__)
@@ -197,8 +197,7 @@ class EtcdClient(object):
             host=self._conf.host, port=self._conf.port,
             protocol=self._conf.protocol, timeout=self._conf.timeout,
             session=_session(self._conf))
-        self._outage_lock = threading.Lock()
-        self._in_outage = False
+        self.outage = outage.OutageLog('etcd at %s' % self.endpoint, LOG)
         self.txn_count = 0
         self.request_count = 0
 
@@ -207,25 +206,10 @@ class EtcdClient(object):
         return '%s://%s:%s' % (self._conf.protocol, self._conf.host,
                                self._conf.port)
 
-    # Outage bookkeeping: one line when it starts, one when it ends.
-
     def _outage_started(self, retry_state):
-        with self._outage_lock:
-            if self._in_outage:
-                return
-            self._in_outage = True
-        LOG.warning('etcd at %(ep)s is unreachable (%(err)s); retrying with '
-                    'backoff for up to %(t)s s',
-                    {'ep': self.endpoint,
-                     'err': describe(retry_state.outcome.exception()),
-                     't': self._conf.retry_timeout})
-
-    def _outage_ended(self):
-        with self._outage_lock:
-            if not self._in_outage:
-                return
-            self._in_outage = False
-        LOG.info('etcd at %s is reachable again', self.endpoint)
+        self.outage.failed(describe(retry_state.outcome.exception()),
+                           'retrying with backoff for up to %s s'
+                           % self._conf.retry_timeout)
 
     def _request(self, path, body):
         retrying = tenacity.Retrying(
@@ -244,7 +228,7 @@ class EtcdClient(object):
         except etcd_exc.Etcd3Exception as e:
             raise exception.EtcdError(reason='%s %s: %s' % (
                 path, type(e).__name__, describe(e)))
-        self._outage_ended()
+        self.outage.answered()
         return result
 
     def ping(self):

@@ -86,11 +86,26 @@ class HeatError(JobError):
 class ServiceUnavailable(EsiAgentException):
     """An external service (etcd, Heat, the bus) does not answer."""
 
+    service = 'a service'
     msg_fmt = _('%(service)s is unavailable: %(reason)s')
 
 
 class EtcdError(ServiceUnavailable):
+    service = 'etcd'
     msg_fmt = _('etcd request failed: %(reason)s')
+
+
+class HeatUnavailable(HeatError, ServiceUnavailable):
+    """Heat did not answer, or answered 5xx, past the call's retries."""
+
+    service = 'Heat'
+
+
+class ServiceOutage(JobError):
+    """A job waited too long for a service that does not answer."""
+
+    msg_fmt = _('Gave up after %(seconds)d s: %(service)s is unavailable '
+                '(%(reason)s)')
 
 
 # What a message for a person must not show: the values of a job's params

@@ -37,6 +37,15 @@ opts = [
                help=_('Seconds a job may wait for the jobs and resources it '
                       'depends on before it fails with an error naming what '
                       'it waited for.')),
+    cfg.IntOpt('service_outage_timeout',
+               default=600, min=1,
+               mutable=True,
+               help=_('Seconds a job keeps being retried, with backoff, '
+                      'while etcd or Heat does not answer (connection '
+                      'failures, timeouts, 5xx). Past this, the job fails '
+                      'with an error naming the service. A job whose '
+                      'failure cannot be written because etcd is down gets '
+                      'it written as soon as etcd answers again.')),
     cfg.FloatOpt('reconcile_interval',
                  default=2.0, min=0.1,
                  help=_('Seconds between two polls of Heat for the stacks of '

@@ -18,8 +18,11 @@
 - a delete of a missing stack is complete at once.
 
 Transient errors (5xx, connection failures, timeouts) are retried with
-exponential backoff, ``[heat] api_retries`` times; everything else becomes
-a :class:`esi_agent.exception.HeatError` carrying Heat's own message.
+exponential backoff, ``[heat] api_retries`` times, then raised as
+:class:`esi_agent.exception.HeatUnavailable` (the runner retries the job
+later, up to ``[agent] service_outage_timeout``); one line is logged when
+Heat stops answering and one when it is back. Everything else becomes a
+:class:`esi_agent.exception.HeatError` carrying Heat's own message.
 
 A stack's id is remembered from the calls that give it (create, show), so
 that an update or a delete of a stack the agent knows goes straight to
@@ -36,6 +39,7 @@ from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 import tenacity
 
+from esi_agent.common import outage
 from esi_agent import exception
 
 LOG = logging.getLogger(__name__)
@@ -52,6 +56,10 @@ _TRANSIENT = (heat_exc.HTTPInternalServerError,
               ks_exc.UnknownConnectionError)
 
 # Heat stack list filters by id: how many ids one request carries.
+# Of those, the errors that say Heat is down rather than a failing call.
+_UNREACHABLE = tuple(e for e in _TRANSIENT
+                     if e is not heat_exc.HTTPInternalServerError)
+
 LIST_CHUNK = 100
 
 # How many stack ids are remembered by name (the least recently used go).
@@ -114,6 +122,7 @@ class Stacks(object):
         self._client = client
         self._conf = conf.heat
         self.calls = 0
+        self.outage = outage.OutageLog('Heat', LOG)
         self._ids_lock = threading.Lock()
         self._ids = collections.OrderedDict()
 
@@ -124,19 +133,28 @@ class Stacks(object):
             wait=tenacity.wait_exponential(
                 multiplier=0.5, max=self._conf.api_retry_max_delay),
             stop=tenacity.stop_after_attempt(retries + 1),
-            before_sleep=lambda rs: LOG.warning(
-                'Heat %(op)s of %(stack)s failed (%(err)s); retrying',
-                {'op': operation, 'stack': stack,
-                 'err': heat_message(rs.outcome.exception())}),
+            before_sleep=lambda rs: self.outage.failed(
+                '%s of %s: %s' % (operation, stack,
+                                  heat_message(rs.outcome.exception())),
+                'retrying with backoff'),
             reraise=True)
         for attempt in retrying:
             with attempt:
                 self.calls += 1
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+                self.outage.answered()
+                return result
 
     def _fail(self, operation, stack, error):
-        return exception.HeatError(operation=operation, stack=stack,
-                                   reason=heat_message(error))
+        """The exception for a failed call: Heat's refusal, or an outage."""
+        cls = exception.HeatError
+        if isinstance(error, _TRANSIENT):
+            cls = exception.HeatUnavailable
+            self.outage.failed('%s of %s: %s' % (
+                operation, stack, heat_message(error)),
+                'retrying with backoff')
+        return cls(operation=operation, stack=stack,
+                   reason=heat_message(error))
 
     # Stack ids by name
 
@@ -293,7 +311,8 @@ class Stacks(object):
 
         :param stacks: StackStatus objects (id and name set).
         :returns: dict of stack id to StackStatus.
-        :raises: HeatError when Heat cannot be asked at all.
+        :raises: HeatUnavailable when Heat does not answer, HeatError when
+            it cannot be asked at all.
         """
         wanted = {s.id: s for s in stacks}
         found = {}
@@ -308,6 +327,10 @@ class Stacks(object):
                         filters={'id': c}, show_deleted=True)), retries=0)
                 for stack in listed:
                     found[stack.id] = StackStatus.from_stack(stack)
+        except _UNREACHABLE as e:
+            # Not a refusal: Heat is down; asking for each stack would
+            # only multiply the failing calls.
+            raise self._fail('list', '%d stacks' % len(ids), e)
         except (heat_exc.HTTPException,) + _TRANSIENT as e:
             LOG.warning('Heat refused to list %(n)d in-flight stacks '
                         '(%(err)s); asking for each of them',

@@ -22,11 +22,15 @@ Threads:
   ``[agent] record_writers`` threads, which read the outputs once and
   write the records and the job's completion in one etcd transaction.
 
-A job whose completion cannot be written (etcd down past its retry budget)
-goes back to PENDING as a resumed job: its stack, found again by its job tag,
-is adopted rather than created twice.
+A job that cannot go on because etcd or Heat does not answer (past the
+retries of the call) is retried later, with backoff, as a resumed job: its
+stack, found again by its job tag, is adopted rather than created twice.
+After ``[agent] service_outage_timeout`` of such retries it fails with an
+error naming the service.
 """
 
+import heapq
+import itertools
 import threading
 import time
 
@@ -41,6 +45,10 @@ from esi_agent import records
 from esi_agent.render import request
 
 LOG = logging.getLogger(__name__)
+
+#: Backoff of a job that waits for a service: 1, 2, 4... up to 30 s.
+RETRY_BASE_DELAY = 1.0
+RETRY_MAX_DELAY = 30.0
 
 
 class JobRunner(object):
@@ -59,6 +67,13 @@ class JobRunner(object):
         self._inflight = {}
         self._inflight_lock = threading.Lock()
         self._known_records = set()
+        # Jobs waiting for a service: id -> (first failure, attempts), and
+        # the heap of (due, seq, entry) to put back to PENDING.
+        self._outages = {}
+        self._delayed = []
+        self._delayed_seq = itertools.count()
+        self._delayed_lock = threading.Lock()
+        self._poll_failing_since = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = None
@@ -112,7 +127,12 @@ class JobRunner(object):
         changed = False
         with self.index.lock:
             for stored in stored_jobs:
-                changed |= self._apply(stored)
+                try:
+                    changed |= self._apply(stored)
+                except Exception:
+                    # One unreadable job must not stop the others.
+                    LOG.exception('Ignoring stored job %r',
+                                  str(stored.job.get('id'))[:128])
         changed |= self._apply_claims(owners, revision)
         self._synced = revision
         if changed:
@@ -227,6 +247,7 @@ class JobRunner(object):
             if self._stopping.is_set():
                 return
             try:
+                self._release_delayed()
                 self._schedule_pass()
             except Exception:
                 LOG.exception('Scheduling pass failed; retrying')
@@ -269,7 +290,7 @@ class JobRunner(object):
             self._start_stack(entry)
         except store.ClaimLost:
             self._let_go(entry)
-        except exception.EtcdError as e:
+        except exception.ServiceUnavailable as e:
             self._retry_later(entry, e)
         except exception.JobError as e:
             self._reject(entry, e)
@@ -288,7 +309,7 @@ class JobRunner(object):
                 LOG.info('Job %(id)s: adopting stack %(stack)s it created '
                          'before a restart', {'id': entry.id,
                                               'stack': existing.identity})
-                self._track(entry, existing)
+                self._track(entry, existing, adopted=True)
                 return
         if records.is_delete(job['action']):
             status = self._stacks.delete(name)
@@ -321,8 +342,13 @@ class JobRunner(object):
     def _lookup_outputs(self, rtype, rid):
         return self._store.outputs(rtype, rid)
 
-    def _track(self, entry, status):
+    def _track(self, entry, status, adopted=False):
         entry.status = scheduler.IN_PROGRESS
+        if not adopted:
+            # Heat took a call of this job: an outage it waited for is
+            # over. (Adopting its stack again after a failed completion
+            # is no such proof.)
+            self._outages.pop(entry.id, None)
         with self._inflight_lock:
             # One job of a resource at a time: the stack name is unique
             # among in-flight jobs.
@@ -341,16 +367,39 @@ class JobRunner(object):
             return 0
         try:
             current = self._stacks.statuses([s for _e, s in tracked])
+        except exception.HeatUnavailable as e:
+            # Logged once per outage by the Heat client.
+            self._poll_failed(tracked, e)
+            return 0
         except exception.JobError as e:
             LOG.warning('Cannot poll Heat for %(n)d in-flight stacks: '
                         '%(err)s', {'n': len(tracked), 'err': e})
             return 0
+        self._poll_failing_since = None
         done = 0
         for entry, status in tracked:
             latest = current.get(status.id)
             if latest is not None and self._take_terminal(latest):
                 done += 1
         return done
+
+    def _poll_failed(self, tracked, error):
+        """Fail the in-flight jobs once Heat was down for too long."""
+        now = time.monotonic()
+        if self._poll_failing_since is None:
+            self._poll_failing_since = now
+        waited = now - self._poll_failing_since
+        if waited < self._conf.agent.service_outage_timeout:
+            return
+        for entry, status in tracked:
+            with self._inflight_lock:
+                if self._inflight.get(status.name, (None,))[0] is not entry:
+                    continue
+                del self._inflight[status.name]
+            self._record_pool.submit(self._reject, entry,
+                                     exception.ServiceOutage(
+                                         seconds=waited, service='Heat',
+                                         reason=str(error)))
 
     def stack_event(self, stack_id, stack_name, stack_status, reason=''):
         """A hint that a stack changed status (a Heat notification).
@@ -388,7 +437,7 @@ class JobRunner(object):
             self._complete(entry, status)
         except store.ClaimLost:
             self._let_go(entry)
-        except exception.EtcdError as e:
+        except exception.ServiceUnavailable as e:
             self._retry_later(entry, e)
         except Exception:
             LOG.exception('Job %s: completion failed; retrying', entry.id)
@@ -407,6 +456,10 @@ class JobRunner(object):
                 and status.status != stacks_mod.DELETE_COMPLETE):
             try:
                 outputs = self._stacks.outputs(status)
+            except exception.HeatUnavailable:
+                # Records without outputs would mislead the dependents:
+                # finish it when Heat is back.
+                raise
             except exception.HeatError as e:
                 LOG.warning('Job %(id)s: cannot read the outputs of '
                             '%(stack)s: %(err)s',
@@ -454,6 +507,7 @@ class JobRunner(object):
                         error)
 
     def _set_final(self, entry, status, error):
+        self._outages.pop(entry.id, None)
         with self.index.lock:
             entry.status = status
             entry.error = error
@@ -462,9 +516,44 @@ class JobRunner(object):
         self._wake.set()
 
     def _retry_later(self, entry, error):
-        LOG.warning('Job %(id)s: cannot finish it now (%(err)s); it will be '
-                    'resumed', {'id': entry.id, 'err': error})
+        """Run the job again later, with backoff: a service is down.
+
+        Past ``[agent] service_outage_timeout`` of such retries the job
+        fails with an error naming the service (written, when etcd is the
+        one down, as soon as it answers again).
+        """
+        now = time.monotonic()
+        first, attempts = self._outages.get(entry.id, (now, 0))
+        self._outages[entry.id] = (first, attempts + 1)
+        waited = now - first
+        if waited >= self._conf.agent.service_outage_timeout:
+            service = getattr(error, 'service', None)
+            self._record_pool.submit(self._reject, entry, (
+                exception.ServiceOutage(seconds=waited, service=service,
+                                        reason=str(error))
+                if service else exception.JobError(
+                    reason='internal error, retried for %d s' % waited)))
+            return
+        delay = min(RETRY_BASE_DELAY * 2 ** attempts, RETRY_MAX_DELAY)
+        # The outage itself is logged once by the client of the service.
+        (LOG.info if attempts == 0 else LOG.debug)(
+            'Job %(id)s: cannot go on now (%(err)s); retrying in '
+            '%(delay).1f s', {'id': entry.id, 'err': error, 'delay': delay})
+        with self._delayed_lock:
+            heapq.heappush(self._delayed, (now + delay,
+                                           next(self._delayed_seq), entry))
+
+    def _release_delayed(self):
+        """Put the jobs whose retry delay is over back to PENDING."""
+        now = time.monotonic()
+        due = []
+        with self._delayed_lock:
+            while self._delayed and self._delayed[0][0] <= now:
+                due.append(heapq.heappop(self._delayed)[2])
+        if not due:
+            return
         with self.index.lock:
-            entry.status = store.PENDING
-            entry.resumed = True
-        self._wake.set()
+            for entry in due:
+                if entry.status not in store.FINAL_STATUSES:
+                    entry.status = store.PENDING
+                    entry.resumed = True

@@ -269,14 +269,14 @@ class TestEtcdTls(base.TestCase):
     def test_tls_failure_is_not_retried_as_an_outage(self):
         # A certificate that does not verify is configuration, not an
         # outage: the first request fails, with no backoff for
-        # retry_timeout and no "unreachable" warning.
+        # retry_timeout and no "unavailable" warning.
         client = self.client(ca=self.tls.other_ca)
         self.config(retry_timeout=60, group='etcd')
         client = etcd.EtcdClient(CONF)
         logs = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
         self.assertRefused(client, 'CERTIFICATE_VERIFY_FAILED')
         self.assertEqual(1, client.request_count)
-        self.assertNotIn('unreachable', logs.output)
+        self.assertNotIn('unavailable', logs.output)
 
     def test_plain_http_refused(self):
         configure(self, self.tls)

@@ -18,6 +18,7 @@ No etcd is needed: the etcd3gw client is replaced by a mock.
 import base64
 import json
 import logging
+from unittest import mock
 
 from etcd3gw import exceptions as etcd_exc
 import fixtures
@@ -254,8 +255,14 @@ class TestEtcdClientRequests(EtcdClientTestCase):
         client = etcd.EtcdClient(CONF)
         self.factory.assert_called_with(
             host='etcd.example', port=4001, protocol='https',
-            ca_cert='/ca.pem', cert_key='/k.pem', cert_cert='/c.pem',
-            timeout=3.5)
+            timeout=3.5, session=mock.ANY)
+        session = self.factory.call_args.kwargs['session']
+        self.assertEqual('/ca.pem', session.verify)
+        self.assertEqual(('/c.pem', '/k.pem'), session.cert)
+        # [etcd] alone configures it: no REQUESTS_CA_BUNDLE, proxies...
+        self.assertFalse(session.trust_env)
+        self.assertEqual(etcd.POOL_SIZE,
+                         session.get_adapter('https://x')._pool_maxsize)
         self.assertEqual('https://etcd.example:4001', client.endpoint)
 
     def test_get(self):
@@ -370,13 +377,13 @@ class TestEtcdClientRetries(EtcdClientTestCase):
         lines = self.log_lines()
         self.assertEqual(2, len(lines), lines)
         self.assertTrue(lines[0].startswith(
-            'WARNING etcd at http://etcd.example:2379 is unreachable ('),
+            'WARNING etcd at http://etcd.example:2379 is unavailable ('),
             lines[0])
         self.assertTrue(lines[0].endswith(
             '); retrying with backoff for up to 5.0 s'), lines[0])
-        self.assertEqual(
-            'INFO etcd at http://etcd.example:2379 is reachable again',
-            lines[1])
+        self.assertTrue(lines[1].startswith(
+            'INFO etcd at http://etcd.example:2379 is available again '
+            'after '), lines[1])
 
     def test_outage_warning_names_the_error(self):
         self.gateway.post.side_effect = [

@@ -21,6 +21,7 @@ real thread pools.
 
 import threading
 import time
+import uuid
 
 import fixtures
 
@@ -335,6 +336,19 @@ class RunnerTestCase(base.TestCase):
     def only_finish(self):
         self.assertEqual(1, len(self.store.finished), self.store.finished)
         return self.store.finished[0]
+
+    def retry_delays(self):
+        """The delays, in s, of the jobs waiting to be retried."""
+        now = time.monotonic()
+        return sorted(round(due - now) for due, _s, _e in
+                      self.runner._delayed)
+
+    def release_retries(self):
+        """End the backoff of every job waiting to be retried."""
+        with self.runner._delayed_lock:
+            self.runner._delayed[:] = [
+                (0, seq, e) for _d, seq, e in self.runner._delayed]
+        self.runner._release_delayed()
 
 
 class TestCreate(RunnerTestCase):
@@ -681,13 +695,18 @@ class TestEtcdFailures(RunnerTestCase):
             exception.EtcdError(reason='/kv/txn ConnectionFailedError'))
         self.finish_stack(entry, 'CREATE_COMPLETE', 'ok',
                           outputs=NET_OUTPUTS)
-        self.assertEqual(store.PENDING, entry.status)
-        self.assertTrue(entry.resumed)
         self.assertEqual(0, self.runner.in_flight())
         self.assertEqual([], self.store.finished)
-        self.assertIn('cannot finish it now (etcd request failed: /kv/txn '
-                      'ConnectionFailedError); it will be resumed',
+        self.assertIn('cannot go on now (etcd request failed: /kv/txn '
+                      'ConnectionFailedError); retrying in 1.0 s',
                       self.log.output)
+        # Not before its backoff is over.
+        self.assertEqual([1], self.retry_delays())
+        self.run_pass()
+        self.assertNotEqual(store.PENDING, entry.status)
+        self.release_retries()
+        self.assertEqual(store.PENDING, entry.status)
+        self.assertTrue(entry.resumed)
         # Next pass: the stack carries the job's tag, so it is adopted and
         # its (already terminal) status finishes the job.
         self.run_pass()
@@ -703,6 +722,7 @@ class TestEtcdFailures(RunnerTestCase):
         self.run_pass()
         self.store.finish_errors.append(KeyError('version'))
         self.finish_stack(entry, 'CREATE_COMPLETE', 'ok')
+        self.release_retries()
         self.assertEqual(store.PENDING, entry.status)
         self.assertTrue(entry.resumed)
         self.assertIn('completion failed; retrying', self.log.output)
@@ -712,6 +732,7 @@ class TestEtcdFailures(RunnerTestCase):
         self.store.finish_errors.append(exception.EtcdError(reason='down'))
         entry = self.add(make_job())
         self.run_pass()
+        self.release_retries()
         self.assertTrue(entry.resumed)
         self.assertEqual(store.PENDING, entry.status)
         self.run_pass()
@@ -721,10 +742,130 @@ class TestEtcdFailures(RunnerTestCase):
         self.store.outputs = _raise(exception.EtcdError(reason='down'))
         entry = self.add(port_job())
         self.run_pass()
+        self.release_retries()
         self.assertTrue(entry.resumed)
         self.assertEqual(store.PENDING, entry.status)
         self.assertEqual([], self.stacks.calls)
         self.assertEqual([], self.store.finished)
+
+
+class TestServiceOutages(RunnerTestCase):
+    """Heat or etcd down: jobs wait, with backoff, for a bounded time."""
+
+    def heat_down(self, operation='create'):
+        return exception.HeatUnavailable(
+            operation=operation, stack='network_' + NET,
+            reason='Unable to establish connection')
+
+    def test_heat_down_at_create_retries_the_job_with_backoff(self):
+        entry = self.add(make_job())
+        self.stacks.errors['create'] = self.heat_down()
+        self.run_pass()
+        self.assertEqual([], self.store.finished)
+        self.assertEqual([1], self.retry_delays())
+        self.release_retries()
+        self.run_pass()
+        # Created once Heat answers (the lookup first: it may have been).
+        self.assertEqual(['create', 'find', 'create'],
+                         self.stacks.operations('find', 'create'))
+        self.finish_stack(entry, 'CREATE_COMPLETE', 'ok')
+        self.assertEqual(store.COMPLETED, entry.status)
+
+    def test_backoff_doubles_up_to_its_maximum(self):
+        entry = self.add(make_job())
+        delays = []
+        for _attempt in range(7):
+            self.stacks.errors['find' if entry.resumed else 'create'] = (
+                self.heat_down())
+            self.run_pass()
+            delays += self.retry_delays()
+            self.release_retries()
+        self.assertEqual([1, 2, 4, 8, 16, 30, 30], delays)
+
+    def test_job_fails_naming_heat_after_the_outage_timeout(self):
+        self.config(group='agent', service_outage_timeout=60)
+        entry = self.add(make_job())
+        clock = self.useFixture(fixtures.MockPatch(
+            'esi_agent.jobs.runner.time.monotonic', return_value=1000.0))
+        self.stacks.errors['create'] = self.heat_down()
+        self.run_pass()
+        self.release_retries()
+        clock.mock.return_value = 1061.0
+        self.stacks.errors['find'] = self.heat_down('show')
+        self.run_pass()
+        self.assertEqual(store.FAILED, entry.status)
+        _id, recs, status, error = self.only_finish()
+        self.assertEqual(
+            'Gave up after 61 s: Heat is unavailable (Heat show of stack '
+            'network_%s failed: Unable to establish connection)' % NET,
+            error)
+        state = recs[records.state_key('network', NET)]
+        self.assertEqual(error, state['error'])
+
+    def test_job_fails_naming_etcd_after_the_outage_timeout(self):
+        self.config(group='agent', service_outage_timeout=30)
+        clock = self.useFixture(fixtures.MockPatch(
+            'esi_agent.jobs.runner.time.monotonic', return_value=50.0))
+        entry = self.add(make_job())
+        self.run_pass()
+        self.store.finish_errors.append(
+            exception.EtcdError(reason='/kv/txn ConnectionFailedError'))
+        self.finish_stack(entry, 'CREATE_COMPLETE', 'ok')
+        self.assertEqual([], self.store.finished)
+        clock.mock.return_value = 81.0
+        self.release_retries()
+        self.store.finish_errors.append(
+            exception.EtcdError(reason='/kv/range ConnectionFailedError'))
+        self.run_pass()
+        self.reconcile(1)
+        _id, _recs, status, error = self.only_finish()
+        self.assertEqual(store.FAILED, status)
+        # The last error of the outage.
+        self.assertEqual('Gave up after 31 s: etcd is unavailable (etcd '
+                         'request failed: /kv/range ConnectionFailedError)',
+                         error)
+
+    def test_heat_down_while_polling_then_back(self):
+        entry = self.add(make_job())
+        self.run_pass()
+        self.stacks.errors['statuses'] = self.heat_down('list')
+        self.reconcile(0)
+        self.assertEqual(1, self.runner.in_flight())
+        self.finish_stack(entry, 'CREATE_COMPLETE', 'ok')
+        self.assertEqual(store.COMPLETED, entry.status)
+
+    def test_in_flight_jobs_fail_when_heat_stays_down(self):
+        self.config(group='agent', service_outage_timeout=120)
+        clock = self.useFixture(fixtures.MockPatch(
+            'esi_agent.jobs.runner.time.monotonic', return_value=0.0))
+        entries = [self.add(make_job(resource_id=str(uuid.uuid4())))
+                   for _ in range(2)]
+        self.run_pass()
+        self.stacks.errors['statuses'] = self.heat_down('list')
+        self.reconcile(0)
+        clock.mock.return_value = 121.0
+        self.stacks.errors['statuses'] = self.heat_down('list')
+        self.reconcile(0)
+        self.assertEqual(0, self.runner.in_flight())
+        self.assertEqual([store.FAILED] * 2, [e.status for e in entries])
+        self.assertIn('Gave up after 121 s: Heat is unavailable',
+                      self.store.finished[0][3])
+
+    def test_heat_down_while_reading_outputs_finishes_later(self):
+        entry = self.add(make_job())
+        self.run_pass()
+        self.stacks.errors['outputs'] = self.heat_down('show')
+        self.finish_stack(entry, 'CREATE_COMPLETE', 'ok',
+                          outputs=NET_OUTPUTS)
+        # No records without the outputs.
+        self.assertEqual([], self.store.finished)
+        self.release_retries()
+        self.run_pass()
+        self.reconcile(1)
+        _id, recs, status, _error = self.only_finish()
+        self.assertEqual(store.COMPLETED, status)
+        self.assertEqual(NET_OUTPUTS, recs[records.job_state_key(
+            'network', NET)]['heat_outputs'])
 
 
 def _raise(error):
