@@ -20,7 +20,6 @@ import os
 import time
 
 import fixtures
-import testtools
 
 from esi_agent.jobs import store
 from esi_agent.tests.fakes import heat_api
@@ -32,11 +31,6 @@ from esi_agent.tests import services
 LEASE_TTL = 3
 
 
-@testtools.skipUnless(
-    os.environ.get('ESI_TEST_MULTI_AGENT'),
-    'set ESI_TEST_MULTI_AGENT=1 to run it: it passes alone, but under the '
-    'load of the whole suite the survivors stall before taking the '
-    'orphans over (being investigated, see the issue on crash safety)')
 class TestSeveralAgents(base.FunctionalTestCase):
 
     def make_heat(self):
