@@ -284,6 +284,24 @@ class EtcdClient(object):
                 return found, revision
             start = kvs[-1].key.encode('utf-8') + b'\x00'
 
+    def prefix_stat(self, prefix):
+        """How many keys are under ``prefix``, and their latest change.
+
+        One small request (keys only, one key returned). Any put under the
+        prefix raises the latest mod_revision and any delete alone lowers
+        the count, so an equal pair means that nothing under the prefix
+        changed in between.
+
+        :returns: ``(count, highest mod_revision)``, ``(0, 0)`` when empty.
+        """
+        result = self._request('/kv/range', {
+            'key': _b64(prefix), 'range_end': _b64(prefix_end(prefix)),
+            'limit': 1, 'sort_order': 'DESCEND', 'sort_target': 'MOD',
+            'keys_only': True})
+        kvs = result.get('kvs', [])
+        return (int(result.get('count', 0)),
+                KeyValue(kvs[0]).mod_revision if kvs else 0)
+
     # Leases
 
     def grant_lease(self, ttl):

@@ -49,10 +49,11 @@ class AgentManager(periodic_task.PeriodicTasks):
                                    lease=self.coordinator.lease)
         self.stacks = stacks.Stacks(heat or heat_client.get_client(conf),
                                     conf)
-        source = templates.TemplateSource(self.etcd.get_json,
-                                          conf.templates.template_dir)
+        self.templates = templates.CachedTemplateSource(
+            self.etcd, conf.templates.template_dir,
+            conf.templates.refresh_interval)
         self.runner = runner.JobRunner(
-            conf, job_store, self.stacks, source,
+            conf, job_store, self.stacks, self.templates,
             mapping.load_mappings(conf.templates.mapping_file),
             coordinator=self.coordinator)
         self.intake = intake.Intake(conf, job_store, self.runner)

@@ -32,6 +32,18 @@ opts = [
                       'etcd has no /config/v2.0/heat_templates/<template_id> '
                       'record for a template (or it is marked for '
                       'deletion). Unset, templates come from etcd only.')),
+    cfg.FloatOpt('refresh_interval', default=1.0, min=0,
+                 help=_('Seconds during which the agent renders from the '
+                        'template bodies it keeps in memory without '
+                        'checking them. The first render after that checks '
+                        'them: one small etcd request tells whether any '
+                        'record under /config/v2.0/heat_templates/ changed '
+                        '(then they are all read again), and the '
+                        'template_dir files are read again. A template '
+                        'published, marked for deletion or deleted in etcd, '
+                        'or changed in template_dir, is thus used by the '
+                        'jobs rendered this long after the change at the '
+                        'latest. 0 checks at every render.')),
 ]
 
 

@@ -18,11 +18,16 @@ else the file ``<template_dir>/<template_id>.yaml``. It is rendered with
 Jinja2 in a sandbox, with Jinja2's default delimiters and whitespace
 handling, so that a template cannot reach Python internals and renders
 exactly as it did in the worker this agent replaces.
+
+The agent keeps the bodies in memory (:class:`CachedTemplateSource`) and
+checks them again at most every ``[templates] refresh_interval`` seconds.
 """
 
 import functools
 import os
 import re
+import threading
+import time
 import traceback
 
 import jinja2
@@ -102,6 +107,11 @@ class TemplateSource(object):
     def _from_etcd(self, template_id):
         key = ETCD_PREFIX + template_id
         record = self._read_json(key)
+        return self._etcd_body(template_id, key, record)
+
+    @staticmethod
+    def _etcd_body(template_id, key, record):
+        """The body in an etcd record; None when absent or deleted."""
         if record is None:
             return None
         try:
@@ -136,6 +146,95 @@ class TemplateSource(object):
                 template_id=template_id,
                 reason=_('cannot read %(path)s: %(error)s') %
                 {'path': path, 'error': e})
+
+
+class _Snapshot(object):
+    """The template records in etcd, and the files read since."""
+
+    __slots__ = ('stamp', 'records', 'files', 'checked')
+
+    def __init__(self, stamp, records, checked):
+        # (count, highest mod_revision) of the keys under ETCD_PREFIX.
+        self.stamp = stamp
+        # etcd key -> parsed record, or the ValueError of an unreadable one
+        self.records = records
+        # template id -> body of its file, or None when there is none
+        self.files = {}
+        # time.monotonic() when the stamp was found current
+        self.checked = checked
+
+
+class CachedTemplateSource(TemplateSource):
+    """A :class:`TemplateSource` that keeps the bodies in memory.
+
+    It holds every record under ``/config/v2.0/heat_templates/`` (they are
+    small, and read again only when one changes) and the ``template_dir``
+    files it has read. At most every ``refresh_interval`` seconds, a render
+    checks them first: one small etcd request gives the number of keys
+    under the prefix and their latest ``mod_revision``; when either
+    changed (a template was published, marked for deletion or deleted) the
+    records are read again, and the files are read again in any case. A
+    new body is thus used by the renders that start ``refresh_interval``
+    seconds after its publication at the latest; 0 checks at every render.
+
+    :param client: an :class:`esi_agent.etcd.EtcdClient` (``prefix_stat``
+        and ``snapshot``).
+    """
+
+    def __init__(self, client, template_dir, refresh_interval):
+        super().__init__(None, template_dir)
+        self._client = client
+        self._interval = refresh_interval
+        self._lock = threading.Lock()
+        self._snapshot = None
+
+    def _current(self):
+        """The snapshot, checked within the last refresh interval."""
+        snap = self._snapshot
+        if snap is not None and (time.monotonic() - snap.checked
+                                 < self._interval):
+            return snap
+        with self._lock:
+            snap = self._snapshot
+            now = time.monotonic()
+            if snap is not None and now - snap.checked < self._interval:
+                return snap
+            stamp = self._client.prefix_stat(ETCD_PREFIX)
+            if snap is not None and stamp == snap.stamp:
+                records = snap.records
+            else:
+                kvs, _revision = self._client.snapshot(ETCD_PREFIX)
+                stamp = (len(kvs), max((kv.mod_revision for kv in kvs),
+                                       default=0))
+                records = {kv.key: _parse(kv) for kv in kvs}
+            self._snapshot = _Snapshot(stamp, records, now)
+            return self._snapshot
+
+    def _from_etcd(self, template_id):
+        key = ETCD_PREFIX + template_id
+        record = self._current().records.get(key)
+        if isinstance(record, ValueError):
+            raise exception.TemplateRenderError(
+                template_id=template_id,
+                reason=_('the etcd record %(key)s is not JSON: %(error)s')
+                % {'key': key, 'error': record})
+        return self._etcd_body(template_id, key, record)
+
+    def _from_file(self, template_id):
+        # get() asked _from_etcd() first, which checked the snapshot.
+        files = self._snapshot.files
+        if template_id in files:
+            return files[template_id]
+        body = super()._from_file(template_id)
+        files[template_id] = body
+        return body
+
+
+def _parse(kv):
+    try:
+        return kv.json()
+    except ValueError as e:
+        return e
 
 
 @functools.lru_cache(maxsize=128)

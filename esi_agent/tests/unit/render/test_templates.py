@@ -11,7 +11,9 @@
 # under the License.
 
 
+import json
 import os
+from unittest import mock
 
 import fixtures
 from testtools import matchers
@@ -127,6 +129,205 @@ class TestTemplateSource(base.TestCase):
                              'and "." (not first)' % template_id,
                              str(error))
         self.assertEqual([], self.reads)
+
+
+class FakeKV(object):
+
+    def __init__(self, key, value, mod_revision):
+        self.key = key
+        self.value = value
+        self.mod_revision = mod_revision
+
+    def json(self):
+        if isinstance(self.value, bytes):
+            return json.loads(self.value.decode('utf-8'))
+        return json.loads(json.dumps(self.value))
+
+
+class FakeEtcd(object):
+    """The two reads of CachedTemplateSource, over a dict, with revisions."""
+
+    def __init__(self, records=None):
+        self.records = records if records is not None else {}
+        self.revision = 0
+        self.mod = {}
+        self.calls = []
+
+    def put(self, key, value):
+        self.revision += 1
+        self.records[key] = value
+        self.mod[key] = self.revision
+
+    def delete(self, key):
+        self.revision += 1
+        del self.records[key]
+
+    def _keys(self, prefix):
+        return sorted(k for k in self.records if k.startswith(prefix))
+
+    def prefix_stat(self, prefix):
+        self.calls.append('stat')
+        keys = self._keys(prefix)
+        return len(keys), max((self.mod.get(k, 1) for k in keys), default=0)
+
+    def snapshot(self, prefix):
+        self.calls.append('snapshot')
+        return [FakeKV(k, self.records[k], self.mod.get(k, 1))
+                for k in self._keys(prefix)], self.revision
+
+
+class TestCachedSourceAsSource(TestTemplateSource):
+    """The cached source finds the same bodies as the plain one."""
+
+    def _source(self, template_dir=True):
+        self.client = FakeEtcd(self.etcd)
+        self.client.calls = self.reads
+        return templates.CachedTemplateSource(
+            self.client, self.dir if template_dir else None, 0)
+
+    def test_from_etcd(self):
+        self.etcd[KEY + 'network'] = record('from: etcd\n')
+        self._write('network.yaml', 'from: file\n')
+        self.assertEqual('from: etcd\n', self._source().get('network'))
+        self.assertEqual(['stat', 'snapshot'], self.reads)
+
+
+class TestCachedTemplateSource(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.etcd = FakeEtcd()
+        self.now = 1000.0
+        self.useFixture(fixtures.MockPatch(
+            'esi_agent.render.templates.time.monotonic',
+            lambda: self.now))
+
+    def _source(self, interval=5.0):
+        return templates.CachedTemplateSource(self.etcd, self.dir, interval)
+
+    def _write(self, name, text):
+        with open(os.path.join(self.dir, name), 'w', encoding='utf-8') as f:
+            f.write(text)
+
+    def test_no_etcd_read_within_the_interval(self):
+        self.etcd.put(KEY + 'network', record('v: 1\n'))
+        source = self._source()
+        self.assertEqual('v: 1\n', source.get('network'))
+        self.assertEqual(['stat', 'snapshot'], self.etcd.calls)
+        self.now += 4.9
+        for _ in range(3):
+            self.assertEqual('v: 1\n', source.get('network'))
+        self.assertEqual(['stat', 'snapshot'], self.etcd.calls)
+
+    def test_unchanged_prefix_is_checked_not_read(self):
+        self.etcd.put(KEY + 'network', record('v: 1\n'))
+        source = self._source()
+        source.get('network')
+        self.now += 5
+        self.assertEqual('v: 1\n', source.get('network'))
+        self.assertEqual(['stat', 'snapshot', 'stat'], self.etcd.calls)
+        # Checked again only one interval later.
+        source.get('network')
+        self.assertEqual(3, len(self.etcd.calls))
+
+    def test_published_body_used_after_the_interval(self):
+        self.etcd.put(KEY + 'network', record('v: 1\n'))
+        source = self._source()
+        source.get('network')
+        self.etcd.put(KEY + 'network', record('v: 2\n'))
+        self.now += 1
+        self.assertEqual('v: 1\n', source.get('network'))
+        self.now += 4
+        self.assertEqual('v: 2\n', source.get('network'))
+        self.assertEqual(['stat', 'snapshot', 'stat', 'snapshot'],
+                         self.etcd.calls)
+
+    def test_other_template_published(self):
+        self.etcd.put(KEY + 'network', record('v: 1\n'))
+        source = self._source()
+        self.assertRaises(exception.TemplateNotFound, source.get, 'subnet')
+        self.etcd.put(KEY + 'subnet', record('s: 1\n'))
+        self.now += 5
+        self.assertEqual('s: 1\n', source.get('subnet'))
+
+    def test_marked_for_deletion_falls_back_to_file(self):
+        self._write('network.yaml', 'from: file\n')
+        self.etcd.put(KEY + 'network', record('from: etcd\n'))
+        source = self._source()
+        self.assertEqual('from: etcd\n', source.get('network'))
+        self.etcd.put(KEY + 'network', record('from: etcd\n', True))
+        self.now += 5
+        self.assertEqual('from: file\n', source.get('network'))
+
+    def test_deleted_record_falls_back_to_file(self):
+        # A delete alone lowers the count, the latest mod_revision being
+        # that of another key.
+        self._write('network.yaml', 'from: file\n')
+        self.etcd.put(KEY + 'network', record('from: etcd\n'))
+        self.etcd.put(KEY + 'subnet', record('s: 1\n'))
+        source = self._source()
+        self.assertEqual('from: etcd\n', source.get('network'))
+        self.etcd.delete(KEY + 'network')
+        self.now += 5
+        self.assertEqual('from: file\n', source.get('network'))
+
+    def test_zero_interval_checks_every_render(self):
+        self.etcd.put(KEY + 'network', record('v: 1\n'))
+        source = self._source(interval=0)
+        source.get('network')
+        source.get('network')
+        self.etcd.put(KEY + 'network', record('v: 2\n'))
+        self.assertEqual('v: 2\n', source.get('network'))
+        self.assertEqual(['stat', 'snapshot', 'stat', 'stat', 'snapshot'],
+                         self.etcd.calls)
+
+    def test_file_read_again_after_the_interval(self):
+        self._write('network.yaml', 'v: 1\n')
+        source = self._source()
+        self.assertEqual('v: 1\n', source.get('network'))
+        self._write('network.yaml', 'v: 2\n')
+        self.now += 1
+        self.assertEqual('v: 1\n', source.get('network'))
+        self.now += 4
+        self.assertEqual('v: 2\n', source.get('network'))
+
+    def test_missing_file_noticed_after_the_interval(self):
+        source = self._source()
+        self.assertRaises(exception.TemplateNotFound, source.get, 'network')
+        self._write('network.yaml', 'v: 1\n')
+        self.assertRaises(exception.TemplateNotFound, source.get, 'network')
+        self.now += 5
+        self.assertEqual('v: 1\n', source.get('network'))
+
+    def test_unreadable_file_is_not_cached(self):
+        os.mkdir(os.path.join(self.dir, 'network.yaml'))
+        source = self._source()
+        self.assertRaises(exception.TemplateRenderError, source.get,
+                          'network')
+        os.rmdir(os.path.join(self.dir, 'network.yaml'))
+        self._write('network.yaml', 'v: 1\n')
+        self.assertEqual('v: 1\n', source.get('network'))
+
+    def test_record_that_is_not_json(self):
+        self.etcd.put(KEY + 'network', b'{not json')
+        self.etcd.put(KEY + 'subnet', record('s: 1\n'))
+        source = self._source()
+        error = self.assertRaises(exception.TemplateRenderError,
+                                  source.get, 'network')
+        self.assertIn('the etcd record %snetwork is not JSON' % KEY,
+                      str(error))
+        self.assertEqual('s: 1\n', source.get('subnet'))
+
+    def test_etcd_error_is_raised_and_checked_again(self):
+        self.etcd.put(KEY + 'network', record('v: 1\n'))
+        source = self._source()
+        source.get('network')
+        self.now += 5
+        with mock.patch.object(self.etcd, 'prefix_stat',
+                               side_effect=exception.EtcdError(reason='x')):
+            self.assertRaises(exception.EtcdError, source.get, 'network')
+        self.assertEqual('v: 1\n', source.get('network'))
 
 
 class TestRender(base.TestCase):
