@@ -33,8 +33,14 @@ class AgentAPI(object):
 
     RPC_API_VERSION = '1.0'
 
-    def __init__(self, topic=None, conf=None):
+    def __init__(self, topic=None, conf=None, retry=None):
+        """A client of ``topic`` (default ``[agent] rpc_topic``).
+
+        :param retry: how many times a cast retries to reach the bus
+            (None: until it does, 0: not at all).
+        """
         conf = conf or CONF
+        self._retry = retry
         target = messaging.Target(topic=topic or conf.agent.rpc_topic,
                                   version=self.RPC_API_VERSION)
         self.client = rpc.get_client(conf, target,
@@ -42,5 +48,5 @@ class AgentAPI(object):
 
     def process_job(self, context, job):
         """Cast a job (SPEC section 3) to an agent; returns at once."""
-        cctxt = self.client.prepare(version='1.0')
+        cctxt = self.client.prepare(version='1.0', retry=self._retry)
         cctxt.cast(context, 'process_job', job=job)

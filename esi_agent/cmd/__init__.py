@@ -12,7 +12,13 @@
 # NOTE: the oslo.service backend must be chosen before anything imports
 # oslo_messaging or oslo_service.{service,loopingcall,periodic_task}: those
 # resolve their classes at import time. esi-agent uses native threads.
-from oslo_service import backend
+import warnings
+
+# futurist imports eventlet when it is installed, and eventlet warns on
+# import that it is deprecated: not a concern of a program without it.
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+
+from oslo_service import backend  # noqa: E402
 
 try:
     backend.init_backend(backend.BackendType.THREADING)

@@ -155,6 +155,14 @@ class JobRunner(object):
                 and not entry.mine):
             entry.status, entry.error = stored.status, stored.error
             return True
+        if (stored.status == store.PENDING
+                and entry.status in store.FINAL_STATUSES
+                and stored.received_at != entry.received_at):
+            # Put back, unclaimed, by "esi-agent-manage jobs retry": a job
+            # received anew, which the hash ring's agent claims.
+            entry.status, entry.error = store.PENDING, ''
+            entry.received_at, entry.mine = stored.received_at, False
+            return True
         return False
 
     def _apply_claims(self, owners, revision):
