@@ -34,9 +34,13 @@ class AgentService(service.Service):
         self.manager = manager or agent_manager.AgentManager(self.host, conf)
         self.rpcserver = None
         self.notifications = None
+        # Started in this process (not true of the parent of the worker
+        # process that oslo.service forks).
+        self.running = False
 
     def start(self):
         super().start()
+        self.running = True
         # Jobs already in etcd are loaded before the first new cast is
         # taken, so arrival order and duplicates are judged against them.
         self.manager.start()

@@ -13,19 +13,24 @@
 
 import sys
 
+from oslo_reports import opts as gmr_opts
 from oslo_service import service as os_service
 
 from esi_agent.common import config
 from esi_agent import conf as esi_conf
+from esi_agent import reports
 from esi_agent import service
 
 CONF = esi_conf.CONF
 
 
 def main():
+    gmr_opts.set_defaults(CONF)
     config.prepare(sys.argv[1:])
-    launcher = os_service.launch(CONF, service.AgentService(CONF),
-                                 restart_method='mutate')
+    agent = service.AgentService(CONF)
+    # Guru Meditation Report on SIGUSR2 (oslo.reports).
+    reports.setup(CONF, agent)
+    launcher = os_service.launch(CONF, agent, restart_method='mutate')
     launcher.wait()
 
 

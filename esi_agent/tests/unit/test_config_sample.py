@@ -124,7 +124,7 @@ class ConfigSampleTest(base.TestCase):
 
     def test_generator_lists_the_namespaces(self):
         self.assertEqual(
-            ['esi-agent', 'oslo.messaging', 'oslo.log',
+            ['esi-agent', 'oslo.messaging', 'oslo.log', 'oslo.reports',
              'oslo.service.service', 'oslo.service.periodic_task'],
             self.namespaces())
 
