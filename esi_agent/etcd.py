@@ -200,6 +200,8 @@ class EtcdClient(object):
         self.outage = outage.OutageLog('etcd at %s' % self.endpoint, LOG)
         self.txn_count = 0
         self.request_count = 0
+        # Requests (attempts) that failed: for the metrics.
+        self.error_count = 0
 
     @property
     def endpoint(self):
@@ -222,9 +224,13 @@ class EtcdClient(object):
             for attempt in retrying:
                 with attempt:
                     self.request_count += 1
-                    result = self._client.post(
-                        self._client.get_url(path),
-                        data=json.dumps(body))
+                    try:
+                        result = self._client.post(
+                            self._client.get_url(path),
+                            data=json.dumps(body))
+                    except etcd_exc.Etcd3Exception:
+                        self.error_count += 1
+                        raise
         except etcd_exc.Etcd3Exception as e:
             raise exception.EtcdError(reason='%s %s: %s' % (
                 path, type(e).__name__, describe(e)))

@@ -18,6 +18,7 @@ from oslo_service import service
 
 from esi_agent.heat import notifications
 from esi_agent import manager as agent_manager
+from esi_agent import metrics as agent_metrics
 from esi_agent import rpc
 
 LOG = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class AgentService(service.Service):
         self.manager = manager or agent_manager.AgentManager(self.host, conf)
         self.rpcserver = None
         self.notifications = None
+        self.metrics = None
         # Started in this process (not true of the parent of the worker
         # process that oslo.service forks).
         self.running = False
@@ -58,12 +60,27 @@ class AgentService(service.Service):
                               'are polled every %s s only',
                               self.conf.agent.reconcile_interval)
                 self.notifications = None
+        if self.conf.agent.metrics_port:
+            self._start_metrics()
         self.tg.add_dynamic_timer(
             self.manager.periodic_tasks,
             periodic_interval_max=self.conf.agent.reconcile_interval,
             context=None)
         LOG.info('esi-agent %(host)s serving topic %(topic)s',
                  {'host': self.host, 'topic': self.topic})
+
+    def _start_metrics(self):
+        host, port = self.conf.agent.metrics_host, self.conf.agent.metrics_port
+        metrics = agent_metrics.Metrics(self)
+        try:
+            metrics.start(host, port)
+        except OSError as e:
+            # The agent's work goes on without them.
+            LOG.error('Cannot serve metrics on %(host)s:%(port)s: %(err)s',
+                      {'host': host, 'port': port, 'err': e})
+            self.manager.runner.on_final = None
+            return
+        self.metrics = metrics
 
     def stop(self, graceful=True):
         # Both stop at once (each waits for its poll to return), then the
@@ -83,6 +100,8 @@ class AgentService(service.Service):
             except Exception:
                 LOG.exception('Failed to stop %s', what)
         self.manager.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         super().stop(graceful=graceful)
         LOG.info('esi-agent %(host)s stopped; %(stats)s',
                  {'host': self.host, 'stats': self.stats_line()})

@@ -80,6 +80,18 @@ opts = [
                default=8, min=1,
                help=_('Threads that write job completions (records) to '
                       'etcd in parallel.')),
+    cfg.PortOpt('metrics_port',
+                default=0,
+                help=_('TCP port of the Prometheus metrics endpoint '
+                       '(http://<metrics_host>:<metrics_port>/metrics): '
+                       'the jobs by state, job durations, Heat and etcd '
+                       'requests and errors, intake counters. 0 serves '
+                       'no metrics.')),
+    cfg.HostAddressOpt('metrics_host',
+                       default='127.0.0.1',
+                       help=_('Address the metrics endpoint listens on '
+                              '(with metrics_port set); 0.0.0.0 or :: for '
+                              'every interface.')),
 ]
 
 

@@ -122,6 +122,8 @@ class Stacks(object):
         self._client = client
         self._conf = conf.heat
         self.calls = 0
+        # Calls that raised (Heat's refusals included): for the metrics.
+        self.error_count = 0
         self.outage = outage.OutageLog('Heat', LOG)
         self._ids_lock = threading.Lock()
         self._ids = collections.OrderedDict()
@@ -141,7 +143,11 @@ class Stacks(object):
         for attempt in retrying:
             with attempt:
                 self.calls += 1
-                result = func(*args, **kwargs)
+                try:
+                    result = func(*args, **kwargs)
+                except Exception:
+                    self.error_count += 1
+                    raise
                 self.outage.answered()
                 return result
 

@@ -67,6 +67,9 @@ class JobRunner(object):
         self._inflight = {}
         self._inflight_lock = threading.Lock()
         self._known_records = set()
+        # Called with (entry, status) when a job of this agent reaches its
+        # final status (the metrics observe job durations there).
+        self.on_final = None
         # Jobs waiting for a service: id -> (first failure, attempts), and
         # the heap of (due, seq, entry) to put back to PENDING.
         self._outages = {}
@@ -522,6 +525,8 @@ class JobRunner(object):
         if status == store.COMPLETED:
             self._known_records.add(entry.resource)
         self._wake.set()
+        if self.on_final is not None:
+            self.on_final(entry, status)
 
     def _retry_later(self, entry, error):
         """Run the job again later, with backoff: a service is down.
