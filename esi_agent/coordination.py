@@ -42,6 +42,11 @@ def backend_url(conf):
         parse.urlencode(options))
 
 
+def _describe(error):
+    return '%s: %s' % (type(error).__name__, error) if str(error) else (
+        type(error).__name__)
+
+
 class Coordinator(object):
     """This agent's lease, its group membership and the hash ring."""
 
@@ -135,15 +140,28 @@ class Coordinator(object):
 
     def _loop(self):
         interval = max(self._conf.agent.lease_ttl / 3.0, 0.5)
+        failing = False
         while not self._stopping.wait(interval):
             try:
                 renewed = self._keep_lease()
                 self._tooz.heartbeat()
                 self._refresh_members()
-            except (exception.EtcdError,
-                    tooz_coordination.ToozError) as e:
-                LOG.debug('Coordination round failed: %s', e)
+            except Exception as e:
+                # Whatever fails (tooz lets etcd3gw's errors of heartbeat()
+                # through untranslated), this thread must go on: without
+                # it the lease expires and the hash ring goes stale.
+                if not failing:
+                    LOG.warning('Cannot renew the lease and membership of '
+                                'agent %(me)s (%(err)s); retrying every '
+                                '%(i).1f s', {'me': self.member_id,
+                                              'err': _describe(e),
+                                              'i': interval})
+                failing = True
                 continue
+            if failing:
+                LOG.info('Lease and membership of agent %s renewed again',
+                         self.member_id)
+                failing = False
             if renewed and self.on_lease_renewed is not None:
                 self.on_lease_renewed()
 

@@ -11,6 +11,8 @@
 # under the License.
 from unittest import mock
 
+from etcd3gw import exceptions as etcd_exc
+import fixtures
 from tooz import hashring
 
 from esi_agent import coordination
@@ -70,3 +72,33 @@ class TestCoordinator(base.TestCase):
         # Exactly one owner per job, and every agent gets a share.
         self.assertTrue(all(sum(row) == 1 for row in owners))
         self.assertTrue(all(sum(col) > 50 for col in zip(*owners)))
+
+    def test_loop_survives_any_failure_and_logs_it_once(self):
+        # tooz's etcd3gw driver lets etcd3gw errors of heartbeat() through;
+        # the loop must survive them, or the lease would expire.
+        self.config(lease_ttl=2, group='agent')
+        log = self.useFixture(fixtures.FakeLogger(
+            name='esi_agent.coordination'))
+        self.etcd.refresh_lease.return_value = 9
+        tooz = self.coordinator._tooz = mock.Mock()
+        tooz.get_members.return_value.get.return_value = {b'agent-a'}
+        rounds = []
+        stopping = self.coordinator._stopping
+
+        def heartbeat():
+            rounds.append(1)
+            if len(rounds) <= 3:
+                raise etcd_exc.ConnectionTimeoutError('timed out')
+            if len(rounds) == 5:
+                stopping.set()
+
+        tooz.heartbeat.side_effect = heartbeat
+        self.useFixture(fixtures.MockPatchObject(
+            stopping, 'wait', side_effect=lambda _t: stopping.is_set()))
+        self.coordinator._loop()
+        self.assertEqual(5, len(rounds))
+        warnings = [line for line in log.output.splitlines()
+                    if line.startswith('Cannot renew')]
+        self.assertEqual(1, len(warnings), log.output)
+        self.assertIn('ConnectionTimeoutError', warnings[0])
+        self.assertIn('renewed again', log.output)
