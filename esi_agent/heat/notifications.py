@@ -28,10 +28,17 @@ What is plainly not ours is dropped before: stacks without the
 backup stacks ``<name>*`` that Heat's legacy engine creates and deletes
 during updates. A lost or late notification costs latency only: the
 periodic reconcile stays the source of truth.
+
+A terminal notification may come before the runner tracks the stack: when
+Heat ends the operation before the create or update call has returned to
+the agent (a fast stack, a busy agent). The runner keeps such events for a
+few seconds in :class:`EarlyEvents` and looks there when it starts to track
+a stack.
 """
 
 import collections
 import threading
+import time
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -109,11 +116,74 @@ def parse(payload):
                              tags)
 
 
+class EarlyEvents(object):
+    """Terminal stack events that came before their stack was tracked.
+
+    Bounded and expiring: at most ``size`` events (the oldest go first),
+    each for ``ttl`` seconds; one per stack name, the latest. Not
+    thread-safe: the runner calls it under its lock of in-flight stacks.
+    """
+
+    TTL = 10.0
+    SIZE = 10000
+
+    def __init__(self, ttl=TTL, size=SIZE, clock=time.monotonic):
+        self._ttl = ttl
+        self._size = size
+        self._clock = clock
+        self._events = collections.OrderedDict()
+        self.stats = collections.Counter()
+
+    def __len__(self):
+        return len(self._events)
+
+    def keep(self, event):
+        """Keep a terminal event (a StackStatus with the stack's tags)."""
+        now = self._clock()
+        self._events.pop(event.name, None)
+        self._events[event.name] = (event, now)
+        self.stats['kept'] += 1
+        while self._events:
+            _status, kept_at = next(iter(self._events.values()))
+            if len(self._events) <= self._size and now - kept_at < self._ttl:
+                break
+            self._events.popitem(last=False)
+
+    def take(self, started, tag, since):
+        """The kept end of the stack operation ``started``, or None.
+
+        An event matches when it is of the same stack id and action, came
+        at or after ``since`` (when the job began: an older one ended an
+        earlier operation) and, but for a delete, the stack carried the
+        job's ``tag`` (a create or an update gives the stack its job's
+        tag; a delete leaves the tags of the job before). The event kept
+        for the stack is dropped whether it matches or not.
+
+        :param started: the StackStatus the operation began with.
+        :param tag: the job's tag (:func:`stacks.job_tag`).
+        :param since: a ``clock`` value; None matches nothing.
+        """
+        found = self._events.pop(started.name, None)
+        if found is None:
+            return None
+        event, kept_at = found
+        action = started.status.split('_')[0]
+        if (event.id != started.id
+                or event.status.split('_')[0] != action
+                or since is None or kept_at < since
+                or self._clock() - kept_at >= self._ttl
+                or (action != 'DELETE' and tag not in event.tags)):
+            self.stats['stale'] += 1
+            return None
+        self.stats['taken'] += 1
+        return event
+
+
 class StackEndpoint(object):
     """The notification endpoint: terminal stack events to the runner.
 
     :param runner: has ``stack_event(stack_id, stack_name, stack_status,
-        reason)``, True when it took the event.
+        reason, tags=None)``, True when it took the event.
     :param stack_tag: the tag every stack of the agent carries; a
         notification whose ``tags`` lack it is ignored (one without
         ``tags`` is passed on: the runner knows its own stacks).
@@ -130,9 +200,18 @@ class StackEndpoint(object):
 
     @property
     def stats(self):
-        """Counters: received, taken, and why the others were ignored."""
+        """Counters: received, taken, and why the others were ignored.
+
+        With the runner's :class:`EarlyEvents`, also how many events that
+        came before their stack was tracked were kept (``early_kept``),
+        then taken when it was (``early_taken``) or not (``early_stale``).
+        """
         with self._lock:
-            return dict(self._stats)
+            stats = dict(self._stats)
+        early = getattr(self._runner, 'early_events', None)
+        if isinstance(early, EarlyEvents):
+            stats.update(('early_' + k, v) for k, v in early.stats.items())
+        return stats
 
     def _count(self, what):
         with self._lock:
@@ -166,7 +245,8 @@ class StackEndpoint(object):
         if not stacks_mod.is_terminal(event.state):
             return NOT_TERMINAL
         if self._runner.stack_event(event.stack_id, event.stack_name,
-                                    event.state, event.reason):
+                                    event.state, event.reason,
+                                    tags=event.tags):
             LOG.debug('Notification %(type)s: stack %(name)s/%(id)s is '
                       '%(state)s', {'type': event_type,
                                     'name': event.stack_name,

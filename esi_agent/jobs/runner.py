@@ -38,6 +38,7 @@ import futurist
 from oslo_log import log as logging
 
 from esi_agent import exception
+from esi_agent.heat import notifications
 from esi_agent.heat import stacks as stacks_mod
 from esi_agent.jobs import scheduler
 from esi_agent.jobs import store
@@ -70,6 +71,11 @@ class JobRunner(object):
         # Called with (entry, status) when a job of this agent reaches its
         # final status (the metrics observe job durations there).
         self.on_final = None
+        # Resources found without records: (type, id) -> when to ask again.
+        self._no_records = {}
+        self._records_lock = threading.Lock()
+        # Terminal events of stacks not tracked yet (under _inflight_lock).
+        self.early_events = notifications.EarlyEvents()
         # Jobs waiting for a service: id -> (first failure, attempts), and
         # the heap of (due, seq, entry) to put back to PENDING.
         self._outages = {}
@@ -263,29 +269,86 @@ class JobRunner(object):
             except Exception:
                 LOG.exception('Scheduling pass failed; retrying')
 
-    def _has_records(self, rtype, rid):
-        if (rtype, rid) in self._known_records:
+    def _has_records(self, resource, now, unknown):
+        """What the scheduler knows of a resource's records, without I/O.
+
+        Positive answers are kept for good (records are never deleted),
+        negative ones until ``[agent] schedule_interval`` has passed: the
+        records of a resource whose job this agent or another one
+        completes are known from the index, so a negative answer only
+        waits for records written by others (the legacy worker, a seed).
+        A resource never asked, or asked too long ago, is added to
+        ``unknown``, for :meth:`_read_records` to ask etcd after the pass.
+        """
+        if resource in self._known_records:
             return True
-        try:
-            found = self._store.has_records(rtype, rid)
-        except exception.EtcdError:
-            return False
-        if found:
-            self._known_records.add((rtype, rid))
+        with self._records_lock:
+            due = self._no_records.get(resource)
+        if due is None or due <= now:
+            unknown.add(resource)
+        return False
+
+    def _read_records(self, unknown, now):
+        """Ask etcd whether the resources in ``unknown`` have records.
+
+        :returns: True when some have (another pass can start them).
+        """
+        found = False
+        retry_at = now + self._conf.agent.schedule_interval
+        for resource in unknown:
+            try:
+                if self._store.has_records(*resource):
+                    self._known_records.add(resource)
+                    found = True
+                    continue
+            except exception.EtcdError:
+                pass
+            with self._records_lock:
+                self._no_records[resource] = retry_at
+        with self._records_lock:
+            self._no_records = {r: due for r, due in self._no_records.items()
+                                if due > now and r not in self._known_records}
         return found
 
     def _schedule_pass(self):
-        now = time.time()
+        """Start, fail or supersede the waiting jobs that can be decided.
+
+        The index lock is held while one job is evaluated, never while
+        etcd is asked: the resources whose records are not known yet are
+        read after the pass, which is run again when some have records.
+        """
+        for _again in range(2):
+            now = time.time()
+            unknown = self._evaluate_waiting(now)
+            if not unknown or not self._read_records(unknown, now):
+                return
+        self._wake.set()
+
+    def _evaluate_waiting(self, now):
+        """Act on the waiting jobs that can be decided.
+
+        :returns: the resources whose records must be read from etcd.
+        """
         timeout = self._conf.agent.dependency_timeout
+        unknown = set()
+
+        def has_records(rtype, rid):
+            return self._has_records((rtype, rid), now, unknown)
+
         for entry in self.index.waiting():
             with self.index.lock:
                 if entry.status != store.PENDING or not entry.mine:
                     continue
+                asked = len(unknown)
                 decision = scheduler.evaluate(
-                    entry, self.index, self._has_records, now, timeout)
-                if decision.kind == decision.WAIT:
+                    entry, self.index, has_records, now, timeout)
+                if decision.kind == decision.WAIT or (
+                        len(unknown) > asked and isinstance(
+                            decision.error, exception.DependencyTimeout)):
+                    # Not timed out before the records are read.
                     continue
                 entry.status = scheduler.RUNNING
+                entry.started = time.monotonic()
             if decision.kind == decision.READY:
                 self._heat_pool.submit(self._start, entry)
             elif decision.kind == decision.FAIL:
@@ -293,6 +356,7 @@ class JobRunner(object):
                                          decision.error)
             else:
                 self._record_pool.submit(self._supersede, entry)
+        return unknown
 
     # Running a job
 
@@ -364,6 +428,11 @@ class JobRunner(object):
             # One job of a resource at a time: the stack name is unique
             # among in-flight jobs.
             self._inflight[status.name] = (entry, status)
+            early = self.early_events.take(
+                status, stacks_mod.job_tag(entry.id), entry.started)
+        if early is not None:
+            # Heat's notification came before the call returned.
+            self._take_terminal(early, same_action=True)
 
     # Completion
 
@@ -412,28 +481,37 @@ class JobRunner(object):
                                          seconds=waited, service='Heat',
                                          reason=str(error)))
 
-    def stack_event(self, stack_id, stack_name, stack_status, reason=''):
+    def stack_event(self, stack_id, stack_name, stack_status, reason='',
+                    tags=None):
         """A hint that a stack changed status (a Heat notification).
 
         Finishes the job at once when the stack is one of this agent's
-        in-flight stacks and the status is terminal; anything else is
-        ignored, the periodic reconcile staying the source of truth.
+        in-flight stacks and the status is terminal. The terminal event of
+        a stack not tracked yet is kept for a few seconds (its create or
+        update call may not have returned yet), see :meth:`_track`.
+        Anything else is ignored, the periodic reconcile staying the
+        source of truth.
 
+        :param tags: the stack's tags, as the notification gives them.
         :returns: True when a job was handed to completion.
         """
         return self._take_terminal(stacks_mod.StackStatus(
-            stack_id, stack_name, stack_status, reason), same_action=True)
+            stack_id, stack_name, stack_status, reason, tags),
+            same_action=True, keep=True)
 
-    def _take_terminal(self, latest, same_action=False):
+    def _take_terminal(self, latest, same_action=False, keep=False):
         """Hand the in-flight job of a terminal stack to completion.
 
         :param same_action: only when the status is of the action the job
             started (a late event of an earlier action is stale).
+        :param keep: keep the event when its stack is not tracked.
         """
         if not stacks_mod.is_terminal(latest.status):
             return False
         with self._inflight_lock:
             tracked = self._inflight.get(latest.name)
+            if tracked is None and keep:
+                self.early_events.keep(latest)
             if tracked is None or tracked[1].id != latest.id:
                 return False
             if same_action and (tracked[1].status.split('_')[0]

@@ -48,6 +48,8 @@ class JobEntry(object):
         self.status = status
         self.error = error
         self.resumed = resumed
+        # time.monotonic() when it last started to run; None before.
+        self.started = None
         self.dependency = list(job.get('dependency') or ())
         self.refs = [r for r in params_mod.output_refs(job['params'])
                      if r != self.resource]

@@ -122,10 +122,80 @@ class TestNotificationsOn(NotificationTestCase):
         endpoint = self.agent.notifications.endpoint
         services.wait_for(lambda: endpoint.stats['received'] == 3,
                           what='three terminal notifications')
+        # The tagged one is kept a few seconds, in case its stack is one
+        # that this agent is about to track (see runner.stack_event).
         self.assertEqual({'received': 3, 'taken': 1, 'not_tagged': 1,
-                          'not_in_flight': 1}, endpoint.stats)
+                          'not_in_flight': 1, 'early_kept': 1},
+                         endpoint.stats)
         self.assertIsNone(self.etcd.get_json(records.state_key(
             'network', 'elsewhere')))
+
+
+class TestZeroDelayStacks(NotificationTestCase):
+    """Stacks that end before Heat answers the create or update call.
+
+    Their notifications may come before the agent tracks the stack; with
+    no poll to fall back on, the jobs still finish: the runner keeps the
+    early events.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.config(reconcile_interval=NO_RECONCILE, group='agent')
+        self.agent = self.start_agent()
+
+    def make_heat(self):
+        return heat_api.FakeHeat(stack_time=0,
+                                 notify_url=services.TRANSPORT_URL,
+                                 notify_topic=self.notify_topic)
+
+    def test_jobs_finish_without_a_poll(self):
+        chain = []
+        for _ in range(5):
+            net = jobs.network()
+            port = jobs.port(net['resource_id'])
+            modify = jobs.network(rid=net['resource_id'], version=2,
+                                  action='modify')
+            chain += [net, port, modify]
+        self.cast(*chain)
+
+        self.assertEqual({j['id']: 'COMPLETED' for j in chain},
+                         self.wait_final([j['id'] for j in chain]))
+        stats = self.agent.notifications.endpoint.stats
+        self.assertEqual(len(chain), stats['taken']
+                         + stats.get('early_taken', 0))
+        self.assertEqual(0, self.heat.calls['list'])
+
+    def test_notification_before_the_call_returns(self):
+        # Each create and update returns to the runner only once the
+        # agent has received the stack's terminal notification.
+        endpoint = self.agent.notifications.endpoint
+        stacks = self.agent.manager.stacks
+        calls = []
+
+        def after_notification(call):
+            def wrapper(*args, **kwargs):
+                result = call(*args, **kwargs)
+                calls.append(result)
+                services.wait_for(
+                    lambda: endpoint.stats.get('received', 0) >= len(calls),
+                    what='the notification of %s' % result.name)
+                return result
+            return wrapper
+
+        stacks.create = after_notification(stacks.create)
+        stacks.update = after_notification(stacks.update)
+        net = jobs.network()
+        modify = jobs.network(rid=net['resource_id'], version=2,
+                              action='modify')
+        for job in (net, modify):
+            self.cast(job)
+            self.assertEqual({job['id']: 'COMPLETED'},
+                             self.wait_final([job['id']]))
+        self.assertEqual({'received': 2, 'not_in_flight': 2,
+                          'early_kept': 2, 'early_taken': 2},
+                         endpoint.stats)
+        self.assertEqual(0, self.heat.calls['list'])
 
 
 class TestNotificationsOff(NotificationTestCase):

@@ -83,11 +83,14 @@ class RecordingRunner(object):
     def __init__(self, takes=True):
         self.takes = takes
         self.events = []
+        self.tags = []
         self.lock = threading.Lock()
 
-    def stack_event(self, stack_id, stack_name, stack_status, reason=''):
+    def stack_event(self, stack_id, stack_name, stack_status, reason='',
+                    tags=None):
         with self.lock:
             self.events.append((stack_id, stack_name, stack_status, reason))
+            self.tags.append(tags)
         if isinstance(self.takes, Exception):
             raise self.takes
         return self.takes
@@ -188,6 +191,7 @@ class TestEndpoint(base.TestCase):
         self.assertEqual([(STACK_ID, NAME, 'CREATE_COMPLETE',
                            'Stack CREATE completed successfully')],
                          self.runner.events)
+        self.assertEqual([['esi-agent', 'esi-job-1']], self.runner.tags)
         self.assertEqual({'received': 1, 'taken': 1}, self.endpoint.stats)
 
     def test_error_priority(self):
@@ -345,7 +349,7 @@ class TestServiceWiring(FakeTransportTestCase):
                           WAIT, what='the runner to get the notification')
         self.manager.runner.stack_event.assert_called_once_with(
             stack_id, NAME, 'CREATE_COMPLETE',
-            'Stack CREATE completed successfully')
+            'Stack CREATE completed successfully', tags=['esi-agent'])
         agent.stop()
         stats = agent.stats()
         self.assertEqual({'received': 1, 'taken': 1}, stats['notifications'])
