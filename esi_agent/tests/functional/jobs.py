@@ -116,3 +116,12 @@ def port(network_id, ips=('10.0.0.5',), **kw):
     params = [output_key('virtual_network', 'network', network_id),
               value('jinja_fixed_ips', list(ips))]
     return job('port', params=params + list(kw.pop('params', ())), **kw)
+
+
+def networks_with_ports(networks, ports_each=2):
+    """``networks`` network jobs, each followed by its ports' jobs."""
+    made = []
+    for _ in range(networks):
+        net = network()
+        made += [net] + [port(net['resource_id']) for _ in range(ports_each)]
+    return made

@@ -24,15 +24,6 @@ from esi_agent.tests.functional import jobs
 from esi_agent.tests import services
 
 
-def scenario(networks=4, ports_each=2):
-    made = []
-    for _ in range(networks):
-        net = jobs.network()
-        made += [net] + [jobs.port(net['resource_id'])
-                         for _ in range(ports_each)]
-    return made
-
-
 class TestKillNine(agent_process.AgentProcessTestCase):
 
     def setUp(self):
@@ -54,7 +45,7 @@ class TestKillNine(agent_process.AgentProcessTestCase):
         # Heat holds every request: the creates reach it, but the agent
         # dies before it hears back (a create Heat carries out anyway).
         self.heat.pause()
-        made = scenario()
+        made = jobs.networks_with_ports(4)
         self.cast(*made)
         services.wait_for(
             lambda: len(self.pending(made)) == len(made)
@@ -67,7 +58,7 @@ class TestKillNine(agent_process.AgentProcessTestCase):
 
     def test_while_stacks_are_in_progress(self):
         self.heat.outcome = lambda op: heat_api.Outcome(delay=3.0)
-        made = scenario()
+        made = jobs.networks_with_ports(4)
         self.cast(*made)
         services.wait_for(lambda: self.heat.calls['create'] >= 4, 30,
                           what='the network stacks in progress')
@@ -76,7 +67,7 @@ class TestKillNine(agent_process.AgentProcessTestCase):
         self.assertIn('adopting stack', self.agent.log())
 
     def test_between_heat_completion_and_the_records(self):
-        made = scenario(networks=3, ports_each=0)
+        made = jobs.networks_with_ports(networks=3, ports_each=0)
         self.cast(*made)
         services.wait_for(lambda: self.heat.calls['create'] == 3, 30,
                           what='the creates')

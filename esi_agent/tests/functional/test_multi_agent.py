@@ -66,10 +66,7 @@ class TestSeveralAgents(base.FunctionalTestCase):
                 for kv in kvs}
 
     def test_kill_one_of_three_with_200_jobs_in_flight(self):
-        made = []
-        for _ in range(40):
-            net = jobs.network()
-            made += [net] + [jobs.port(net['resource_id']) for _ in range(4)]
+        made = jobs.networks_with_ports(40, ports_each=4)
         self.cast(*made)
         victim = self.agents[0]
         # Kill it while it owns unfinished jobs, some of them in Heat.

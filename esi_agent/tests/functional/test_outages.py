@@ -34,15 +34,6 @@ from esi_agent.tests import services
 ETCD_OUTAGE = 30.0
 
 
-def some_jobs(networks, ports_each=2):
-    made = []
-    for _ in range(networks):
-        net = jobs.network()
-        made += [net] + [jobs.port(net['resource_id'])
-                         for _ in range(ports_each)]
-    return made
-
-
 class TestHeatOutage(base.FunctionalTestCase):
     """An in-process agent; Heat stops answering, then comes back."""
 
@@ -63,7 +54,7 @@ class TestHeatOutage(base.FunctionalTestCase):
     def test_heat_down_then_back(self):
         self.start_agent()
         self.heat.stop()
-        made = some_jobs(2)
+        made = jobs.networks_with_ports(2)
         self.cast(*made)
         # Both networks were tried and are waiting for Heat.
         services.wait_for(
@@ -82,7 +73,7 @@ class TestHeatOutage(base.FunctionalTestCase):
     def test_heat_answering_503(self):
         self.start_agent()
         self.heat.fail_next(6, status=503)
-        made = some_jobs(3)
+        made = jobs.networks_with_ports(3)
         self.cast(*made)
         statuses = self.wait_final([j['id'] for j in made], timeout=60)
         self.assertEqual({store.COMPLETED}, set(statuses.values()))
@@ -124,14 +115,14 @@ class TestEtcdOutage(agent_process.AgentProcessTestCase):
 
     def test_etcd_stopped_for_30_seconds(self):
         agent = self.start_agent_process(lease_ttl=5)
-        before = some_jobs(10)
+        before = jobs.networks_with_ports(10)
         self.cast(*before)
         services.wait_for(lambda: self.heat.calls['create'] >= 5, 60,
                           what='stacks in flight')
         self.etcd_server.stop()
         # Cast while etcd is down: the agent holds them until it can store
         # them.
-        during = some_jobs(5)
+        during = jobs.networks_with_ports(5)
         self.cast(*during)
         # The agent keeps running through the 30 s outage.
         self.assertRaises(subprocess.TimeoutExpired, agent.proc.wait,
@@ -158,7 +149,7 @@ class TestRabbitRestart(agent_process.AgentProcessTestCase):
     def test_rabbitmq_restarted_during_a_run(self):
         agent = self.start_agent_process(
             transport_url=self.rabbit.transport_url)
-        before = some_jobs(8)
+        before = jobs.networks_with_ports(8)
         self.cast(*before)
         # Every job of the first wave is stored (the casts are consumed).
         services.wait_for(
@@ -166,7 +157,7 @@ class TestRabbitRestart(agent_process.AgentProcessTestCase):
             what='the first jobs to be stored')
         self.rabbit.stop()
         self.rabbit.start()
-        after = some_jobs(4)
+        after = jobs.networks_with_ports(4)
         self.cast(*after)
         self.assertAllCompletedOnce(before + after)
         self.assertIsNone(agent.proc.poll())
