@@ -169,6 +169,8 @@ class JobRunner(object):
                 and stored.received_at != entry.received_at):
             # Put back, unclaimed, by "esi-agent-manage jobs retry": a job
             # received anew, which the hash ring's agent claims.
+            LOG.info('Job %s was put back to PENDING to run again',
+                     entry.id)
             entry.status, entry.error = store.PENDING, ''
             entry.received_at, entry.mine = stored.received_at, False
             return True

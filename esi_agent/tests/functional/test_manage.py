@@ -26,6 +26,7 @@ import fixtures
 
 from esi_agent.jobs import store
 from esi_agent import records
+from esi_agent.tests.functional import agent_process
 from esi_agent.tests.functional import base
 from esi_agent.tests.functional import jobs
 from esi_agent.tests import services
@@ -150,30 +151,37 @@ class TestJobs(ManageTestCase):
                          'No records for port nope')
 
     def test_retry_runs_failed_jobs_again(self):
-        subnet = jobs.job('subnet')  # no template yet: fails
-        net = jobs.network(dependency=[subnet['id']])  # fails with it
-        self.cast(subnet)
-        self.assertEqual({subnet['id']: 'FAILED'},
-                         self.wait_final([subnet['id']]))
+        # A job gives up on a dependency that comes too late, and fails
+        # the job that depends on it.
+        self.config(dependency_timeout=3, group='agent')
+        late = jobs.network()
+        net = jobs.network(dependency=[late['id']])
+        after = jobs.network(dependency=[net['id']])
         self.cast(net)
         self.assertEqual({net['id']: 'FAILED'}, self.wait_final([net['id']]))
-        self.assertIn('Dependency %s failed' % subnet['id'],
+        self.assertIn('waiting for job %s (not received)' % late['id'],
                       self.job_record(net['id'])['error'])
+        self.cast(after)
+        self.assertEqual({after['id']: 'FAILED'},
+                         self.wait_final([after['id']]))
+        self.assertIn('Dependency %s failed' % net['id'],
+                      self.job_record(after['id'])['error'])
+        self.cast(late)
+        self.assertEqual({late['id']: 'COMPLETED'},
+                         self.wait_final([late['id']]))
         self.assertFails(self.manage('jobs', 'retry', 'nope'),
                          'No job nope')
 
-        jobs.write_templates(self.template_dir,
-                             subnet=jobs.NETWORK_TEMPLATE)
-        retried = self.manage_json('jobs', 'retry', net['id'], subnet['id'])
-        self.assertEqual([{'id': net['id'], 'state': 'PENDING'},
-                          {'id': subnet['id'], 'state': 'PENDING'}], retried)
-        self.assertEqual({subnet['id']: 'COMPLETED', net['id']: 'COMPLETED'},
-                         self.wait_final([subnet['id'], net['id']]))
+        retried = self.manage_json('jobs', 'retry', after['id'], net['id'])
+        self.assertEqual([{'id': after['id'], 'state': 'PENDING'},
+                          {'id': net['id'], 'state': 'PENDING'}], retried)
+        self.assertEqual({net['id']: 'COMPLETED', after['id']: 'COMPLETED'},
+                         self.wait_final([net['id'], after['id']]))
         state = self.etcd.get_json(records.state_key(
-            'subnet', subnet['resource_id']))
+            'network', net['resource_id']))
         self.assertEqual(('CREATE_COMPLETED', ''),
                          (state['state']['worker_state'], state['error']))
-        self.assertFails(self.manage('jobs', 'retry', subnet['id']),
+        self.assertFails(self.manage('jobs', 'retry', net['id']),
                          'only a FAILED job can be retried')
 
     def test_retry_refuses_a_job_rejected_at_intake(self):
@@ -253,6 +261,42 @@ class TestJobs(ManageTestCase):
         table = self.manage('status')
         self.assertEqual(0, table.returncode, table.stderr)
         self.assertIn('%s=1' % host, table.stdout)
+
+
+class TestAgentProcesses(ManageTestCase):
+    """Two esi-agent processes: a retried job is run by one of them."""
+
+    def test_retry_and_status(self):
+        agents = [agent_process.AgentProcess(self, name, self.tmp,
+                                             self.template_dir,
+                                             dependency_timeout=2)
+                  for name in ('a', 'b')]
+        hosts = sorted(agent.host for agent in agents)
+        services.wait_for(
+            lambda: self.manage_json('status')['agents'] == hosts, 30, 0.2,
+            'both agents in the group')
+        late = jobs.network()
+        net = jobs.network(dependency=[late['id']])
+        self.cast(net)
+        self.assertEqual({net['id']: 'FAILED'}, self.wait_final([net['id']]))
+        self.cast(late)
+        self.assertEqual({late['id']: 'COMPLETED'},
+                         self.wait_final([late['id']]))
+
+        self.assertEqual([{'id': net['id'], 'state': 'PENDING'}],
+                         self.manage_json('jobs', 'retry', net['id']))
+        self.assertEqual({net['id']: 'COMPLETED'},
+                         self.wait_final([net['id']]))
+        status = self.manage_json('status')
+        self.assertEqual((hosts, 0, 2, 0), (
+            status['agents'], status['jobs_pending'],
+            status['jobs_completed'], status['jobs_failed']))
+        # One of them saw it put back and ran it again.
+        ran = [agent.host for agent in agents
+               if 'Job %s: taking it over' % net['id'] in agent.log()]
+        self.assertEqual(1, len(ran), ran)
+        log = [agent.log() for agent in agents if agent.host in ran][0]
+        self.assertIn('Job %s was put back to PENDING' % net['id'], log)
 
 
 class TestUnreachable(ManageTestCase):
