@@ -29,6 +29,7 @@ After ``[agent] service_outage_timeout`` of such retries it fails with an
 error naming the service.
 """
 
+import collections
 import heapq
 import itertools
 import threading
@@ -46,6 +47,9 @@ from esi_agent import records
 from esi_agent.render import request
 
 LOG = logging.getLogger(__name__)
+
+#: How many resources' outputs are kept (the least recently used go).
+OUTPUTS_CACHE_SIZE = 10000
 
 #: Backoff of a job that waits for a service: 1, 2, 4... up to 30 s.
 RETRY_BASE_DELAY = 1.0
@@ -74,6 +78,8 @@ class JobRunner(object):
         # Resources found without records: (type, id) -> when to ask again.
         self._no_records = {}
         self._records_lock = threading.Lock()
+        # Outputs read from etcd: (type, id) -> (writer, outputs), LRU.
+        self._outputs = collections.OrderedDict()
         # Terminal events of stacks not tracked yet (under _inflight_lock).
         self.early_events = notifications.EarlyEvents()
         # Jobs waiting for a service: id -> (first failure, attempts), and
@@ -417,7 +423,41 @@ class JobRunner(object):
         self._track(entry, status)
 
     def _lookup_outputs(self, rtype, rid):
-        return self._store.outputs(rtype, rid)
+        """The outputs of a resource, read from etcd once per writer.
+
+        The records of a resource are those of its finished job of highest
+        version (the version guard sees to it): while the index shows the
+        same one, the outputs read before are current, and the other
+        dependents of the resource do not read them again.
+        """
+        resource = (rtype, rid)
+        writer = self._records_writer(resource)
+        with self._records_lock:
+            cached = self._outputs.get(resource)
+            if cached is not None and cached[0] == writer:
+                self._outputs.move_to_end(resource)
+                return cached[1]
+        outputs = self._store.outputs(rtype, rid)
+        if outputs is not None:
+            with self._records_lock:
+                self._outputs[resource] = (writer, outputs)
+                self._outputs.move_to_end(resource)
+                while len(self._outputs) > OUTPUTS_CACHE_SIZE:
+                    self._outputs.popitem(last=False)
+        return outputs
+
+    def _records_writer(self, resource):
+        """The id of the job whose records a resource has, per the index.
+
+        None when no job in the index finished (the records, if any, are
+        older than the jobs this agent knows).
+        """
+        with self.index.lock:
+            finished = [e for e in self.index.of_resource(resource)
+                        if e.status in (store.COMPLETED, store.FAILED)]
+            if not finished:
+                return None
+            return max(finished, key=lambda e: (e.version, e.arrival)).id
 
     def _track(self, entry, status, adopted=False):
         entry.status = scheduler.IN_PROGRESS

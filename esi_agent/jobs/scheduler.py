@@ -158,7 +158,14 @@ def _check_own_resource(entry, index, waits):
     return False
 
 
-def _check_references(entry, index, has_records, waits):
+def _check_references(entry, index, has_records, waits, timed_out):
+    """Output_key references: earlier jobs of the resource, or its records.
+
+    Whether a resource has records is only asked when nothing else keeps
+    the job waiting (or to say why it timed out): the answer may cost an
+    etcd read.
+    """
+    unrecorded = []
     for rtype, rid in entry.refs:
         jobs = index.of_resource((rtype, rid))
         earlier_pending = [j for j in jobs if j.arrival < entry.arrival
@@ -174,8 +181,12 @@ def _check_references(entry, index, has_records, waits):
             return exception.DependencyFailed(
                 dependency='%s %s (job %s)' % (rtype, rid, finished[-1].id),
                 reason=finished[-1].error or 'failed')
-        if not finished and not has_records(rtype, rid):
-            waits.append('the records of %s %s' % (rtype, rid))
+        if not finished:
+            unrecorded.append((rtype, rid))
+    if unrecorded and (timed_out or not waits):
+        for rtype, rid in unrecorded:
+            if not has_records(rtype, rid):
+                waits.append('the records of %s %s' % (rtype, rid))
     return None
 
 
@@ -183,16 +194,19 @@ def evaluate(entry, index, has_records, now, timeout):
     """Decide what to do with the pending job ``entry``.
 
     :param has_records: callable(resource_type, resource_id) -> bool, for
-        resources that no job in the index has completed.
+        resources that no job in the index has completed; asked only when
+        nothing else keeps the job waiting, or once it has timed out.
     :param now: wall-clock time, seconds.
     :param timeout: seconds a job may wait before it fails.
     """
     waits = []
+    waited = now - entry.received_at
     error = _check_dependencies(entry, index, waits)
     if error is None:
         if _check_own_resource(entry, index, waits):
             return Decision(Decision.SUPERSEDED)
-        error = _check_references(entry, index, has_records, waits)
+        error = _check_references(entry, index, has_records, waits,
+                                  waited > timeout)
     if error is not None:
         return Decision(Decision.FAIL, error=error)
     if not waits:
@@ -201,7 +215,6 @@ def evaluate(entry, index, has_records, now, timeout):
     if cycle:
         return Decision(Decision.FAIL, error=exception.DependencyCycle(
             cycle=' -> '.join(cycle)))
-    waited = now - entry.received_at
     if waited > timeout:
         return Decision(Decision.FAIL, error=exception.DependencyTimeout(
             seconds=waited, waiting_for=', '.join(waits)))

@@ -42,8 +42,13 @@ class CountingStore(base.FakeJobStore):
     def __init__(self):
         super().__init__()
         self.asked = []
+        self.outputs_read = []
         self.index_lock = None
         self.lock_was_free = []
+
+    def outputs(self, resource_type, resource_id):
+        self.outputs_read.append((resource_type, resource_id))
+        return super().outputs(resource_type, resource_id)
 
     def has_records(self, resource_type, resource_id):
         self.asked.append((resource_type, resource_id))
@@ -58,7 +63,7 @@ class CountingStore(base.FakeJobStore):
         return super().has_records(resource_type, resource_id)
 
 
-class TestRecordsReads(base.RunnerTestCase):
+class CountingTestCase(base.RunnerTestCase):
 
     def setUp(self):
         super().setUp()
@@ -75,6 +80,9 @@ class TestRecordsReads(base.RunnerTestCase):
                                    resumed=resumed)
         self.runner.add(entry)
         return entry
+
+
+class TestRecordsReads(CountingTestCase):
 
     def test_records_in_etcd_start_the_job_in_one_pass(self):
         self.store.records[NET_STATE] = {'heat_outputs': base.NET_OUTPUTS}
@@ -145,6 +153,56 @@ class TestRecordsReads(base.RunnerTestCase):
         self.run_pass()
         self.assertEqual(store.PENDING, entry.status)
         self.assertEqual(1, len(self.runner._no_records))
+
+
+class TestOutputsReads(CountingTestCase):
+
+    def port(self, version=1):
+        entry = self.add(base.port_job(version=version,
+                                       suffix='v%d' % version))
+        self.run_pass()
+        self.assertEqual(scheduler.IN_PROGRESS, entry.status)
+        self.finish_stack(entry, 'CREATE_COMPLETE')
+        creates = [c for c in self.stacks.calls if c[0] == 'create']
+        return creates[-1][3]['network_id']
+
+    def test_read_once_for_all_dependents(self):
+        self.store.records[NET_STATE] = {'heat_outputs': base.NET_OUTPUTS}
+        self.assertEqual('net-uuid', self.port(1))
+        self.assertEqual('net-uuid', self.port(2))
+        self.assertEqual([('network', NET)], self.store.outputs_read)
+
+    def test_read_again_when_a_job_of_the_resource_finished(self):
+        self.store.records[NET_STATE] = {'heat_outputs': base.NET_OUTPUTS}
+        self.assertEqual('net-uuid', self.port(1))
+        net = self.add(base.make_job(action='modify', version=2))
+        self.run_pass()
+        self.finish_stack(net, 'UPDATE_COMPLETE', outputs=[
+            {'output_key': 'id', 'output_value': 'net-2'}])
+        self.assertEqual('net-2', self.port(2))
+        self.assertEqual(2, len(self.store.outputs_read))
+
+    def test_read_again_when_another_agent_finished_one(self):
+        self.store.records[NET_STATE] = {'heat_outputs': base.NET_OUTPUTS}
+        self.assertEqual('net-uuid', self.port(1))
+        # Synced from etcd: another agent's job recorded version 3.
+        other = scheduler.JobEntry(base.make_job(version=3, suffix='x'),
+                                   10 ** 6, self.now,
+                                   status=store.COMPLETED, mine=False)
+        self.runner.index.add(other)
+        self.store.records[NET_STATE] = {'heat_outputs': [
+            {'output_key': 'id', 'output_value': 'net-3'}]}
+        self.assertEqual('net-3', self.port(2))
+        self.assertEqual(2, len(self.store.outputs_read))
+
+    def test_bounded(self):
+        self.useFixture(fixtures.MockPatch(
+            'esi_agent.jobs.runner.OUTPUTS_CACHE_SIZE', 1))
+        for rid in ('a', 'b'):
+            self.store.records[records.job_state_key('network', rid)] = {
+                'heat_outputs': []}
+            self.runner._lookup_outputs('network', rid)
+        self.assertEqual([('network', 'b')], list(self.runner._outputs))
 
 
 class NotifyingStacks(base.FakeStacks):

@@ -279,6 +279,29 @@ class TestImplicitDependencies(SchedulerTestCase):
         self.records.add(('network', NET))
         self.assertReady(self.add(self._port()))
 
+    def test_records_not_asked_while_something_else_is_awaited(self):
+        # A job arrived before the network's, waiting for a dependency:
+        # whether the network has records can wait (it costs a read).
+        dep = self.add(make_job('subnet', SUBNET))
+        entry = self.add(self._port(dependency=[dep.id]))
+        later = self.add(make_job('network', NET))
+        self.assertWaits(entry, ['job %s (pending)' % dep.id])
+        self.assertEqual([], self.has_records_calls)
+        dep.status = store.COMPLETED
+        self.assertWaits(entry, ['the records of network %s' % NET])
+        self.assertEqual([('network', NET)], self.has_records_calls)
+        later.status = store.COMPLETED
+        self.assertReady(entry)
+
+    def test_records_asked_to_say_why_it_timed_out(self):
+        entry = self.add(self._port(dependency=['missing']))
+        self.assertWaits(entry, ['job missing (not received)'])
+        self.assertFails(
+            entry, exception.DependencyTimeout,
+            'Gave up after 61 s waiting for job missing (not received), '
+            'the records of network %s' % NET, now=RECEIVED_AT + TIMEOUT + 1)
+        self.assertEqual([('network', NET)], self.has_records_calls)
+
     def test_waits_for_an_earlier_pending_job_of_the_resource(self):
         self.records.add(('network', NET))
         net = self.add(make_job('network', NET, action='modify', version=2))
