@@ -100,10 +100,13 @@ class AgentProcess(object):
 
 
 class AgentProcessTestCase(base.FunctionalTestCase):
-    """Agents run as processes, against the Heat stand-in (1 s stacks)."""
+    """Agents run as processes, against the Heat stand-in."""
+
+    #: Seconds the stand-in takes to build a stack.
+    STACK_TIME = 1.0
 
     def make_heat(self):
-        return heat_api.FakeHeat(stack_time=1.0)
+        return heat_api.FakeHeat(stack_time=self.STACK_TIME)
 
     def setUp(self):
         super().setUp()

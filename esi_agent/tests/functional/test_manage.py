@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 
-import fixtures
 
 from esi_agent.jobs import store
 from esi_agent import records
@@ -45,14 +44,12 @@ port = %(etcd_port)d
 '''
 
 
-class ManageTestCase(base.FunctionalTestCase):
+class ManageTestCase(agent_process.AgentProcessTestCase):
+
+    STACK_TIME = 0.0
 
     def setUp(self):
         super().setUp()
-        self.tmp = self.useFixture(fixtures.TempDir()).path
-        self.template_dir = os.path.join(self.tmp, 'templates')
-        os.mkdir(self.template_dir)
-        jobs.write_templates(self.template_dir)
         self.config(template_dir=self.template_dir, group='templates')
         self.conf_path = self.write_config()
 

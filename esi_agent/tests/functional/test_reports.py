@@ -20,19 +20,13 @@ import fixtures
 import psutil
 
 from esi_agent.tests.functional import agent_process
-from esi_agent.tests.functional import base
 from esi_agent.tests.functional import jobs
 from esi_agent.tests import services
 
 
-class TestGuruMeditation(base.FunctionalTestCase):
+class TestGuruMeditation(agent_process.AgentProcessTestCase):
 
-    def setUp(self):
-        super().setUp()
-        self.tmp = self.useFixture(fixtures.TempDir()).path
-        self.template_dir = os.path.join(self.tmp, 'templates')
-        os.mkdir(self.template_dir)
-        jobs.write_templates(self.template_dir)
+    STACK_TIME = 0.0
 
     def start(self):
         agent = agent_process.AgentProcess(self, 'gmr', self.tmp,
