@@ -266,14 +266,23 @@ class JobRunner(object):
     # Scheduling
 
     def _loop(self):
+        last_full = 0.0
         while not self._stopping.is_set():
-            self._wake.wait(self._conf.agent.schedule_interval)
+            interval = self._conf.agent.schedule_interval
+            woken = self._wake.wait(interval)
             self._wake.clear()
             if self._stopping.is_set():
                 return
+            # A pass after an event looks at the jobs it may concern; one
+            # at least every schedule_interval looks at every waiting job
+            # (timeouts, records written by others).
+            now = time.monotonic()
+            full = not woken or now - last_full >= interval
+            if full:
+                last_full = now
             try:
                 self._release_delayed()
-                self._schedule_pass()
+                self._schedule_pass(full)
             except Exception:
                 LOG.exception('Scheduling pass failed; retrying')
 
@@ -313,26 +322,34 @@ class JobRunner(object):
                 pass
             with self._records_lock:
                 self._no_records[resource] = retry_at
+        if found:
+            for resource in unknown:
+                if resource in self._known_records:
+                    self.index.touch_readers(resource)
         with self._records_lock:
             self._no_records = {r: due for r, due in self._no_records.items()
                                 if due > now and r not in self._known_records}
         return found
 
-    def _schedule_pass(self):
+    def _schedule_pass(self, full=True):
         """Start, fail or supersede the waiting jobs that can be decided.
 
         The index lock is held while one job is evaluated, never while
         etcd is asked: the resources whose records are not known yet are
         read after the pass, which is run again when some have records.
+
+        :param full: look at every waiting job, not only at those whose
+            readiness may have changed since the last pass.
         """
         for _again in range(2):
             now = time.time()
-            unknown = self._evaluate_waiting(now)
+            unknown = self._evaluate_waiting(now, full)
             if not unknown or not self._read_records(unknown, now):
                 return
+            full = False
         self._wake.set()
 
-    def _evaluate_waiting(self, now):
+    def _evaluate_waiting(self, now, full):
         """Act on the waiting jobs that can be decided.
 
         :returns: the resources whose records must be read from etcd.
@@ -343,7 +360,7 @@ class JobRunner(object):
         def has_records(rtype, rid):
             return self._has_records((rtype, rid), now, unknown)
 
-        for entry in self.index.waiting():
+        for entry in self.index.candidates(everything=full):
             with self.index.lock:
                 if entry.status != store.PENDING or not entry.mine:
                     continue

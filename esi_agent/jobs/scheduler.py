@@ -32,10 +32,15 @@ ACTIVE = (RUNNING, IN_PROGRESS)
 
 
 class JobEntry(object):
-    """One job as the scheduler sees it."""
+    """One job as the scheduler sees it.
+
+    Once in a :class:`JobIndex`, a change of its ``status`` or ``mine``
+    is noted there, for the next scheduling pass.
+    """
 
     def __init__(self, job, arrival, received_at, status=store.PENDING,
                  error='', resumed=False, mine=True):
+        self._index = None
         self.job = job
         # This agent holds the job's claim: it runs it. Jobs of the other
         # agents are in the index as context for readiness only.
@@ -55,6 +60,26 @@ class JobEntry(object):
                      if r != self.resource]
 
     @property
+    def status(self):
+        return self._status
+
+    @status.setter
+    def status(self, value):
+        self._status = value
+        if self._index is not None:
+            self._index.touched(self)
+
+    @property
+    def mine(self):
+        return self._mine
+
+    @mine.setter
+    def mine(self, value):
+        self._mine = value
+        if self._index is not None:
+            self._index.touched(self)
+
+    @property
     def fails_dependents(self):
         return self.job.get('on_failure') == 'fail'
 
@@ -63,12 +88,28 @@ class JobEntry(object):
 
 
 class JobIndex(object):
-    """Thread-safe index of jobs by id and by resource, in arrival order."""
+    """Thread-safe index of jobs by id and by resource, in arrival order.
+
+    It also notes the jobs whose status or owner changed, so that a
+    scheduling pass can look only at the pending jobs whose readiness may
+    have changed since the last one (:meth:`candidates`): those jobs
+    themselves, the jobs that depend on them, the jobs of their resource
+    and the jobs that read their resource's outputs.
+    """
 
     def __init__(self):
         self.lock = threading.RLock()
         self._jobs = {}
         self._by_resource = collections.defaultdict(list)
+        # job id -> the jobs that list it in their dependency
+        self._dependents = collections.defaultdict(list)
+        # resource -> the jobs whose params read its outputs
+        self._readers = collections.defaultdict(list)
+        # Never held while taking self.lock (entries note their changes
+        # with or without it).
+        self._changes_lock = threading.Lock()
+        self._pending = set()
+        self._changed = set()
 
     def add(self, entry):
         with self.lock:
@@ -78,7 +119,52 @@ class JobIndex(object):
             siblings = self._by_resource[entry.resource]
             siblings.append(entry)
             siblings.sort(key=lambda e: e.arrival)
+            for dep_id in set(entry.dependency):
+                self._dependents[dep_id].append(entry)
+            for ref in entry.refs:
+                self._readers[ref].append(entry)
+            entry._index = self
+            self.touched(entry)
             return True
+
+    def touched(self, entry):
+        """Note that a job's status or owner changed (or it arrived)."""
+        with self._changes_lock:
+            self._changed.add(entry)
+            if entry.status == store.PENDING:
+                self._pending.add(entry)
+            else:
+                self._pending.discard(entry)
+
+    def touch_readers(self, resource):
+        """Note that what is known of a resource's records changed."""
+        with self.lock:
+            readers = list(self._readers.get(resource, ()))
+        with self._changes_lock:
+            self._changed.update(readers)
+
+    def candidates(self, everything=False):
+        """The pending jobs to look at again, in arrival order.
+
+        :param everything: all of them; else those whose readiness may
+            have changed since the last call.
+        """
+        with self.lock:
+            with self._changes_lock:
+                changed, self._changed = self._changed, set()
+                if everything:
+                    affected = set(self._pending)
+            if not everything:
+                affected = set()
+                for entry in changed:
+                    affected.add(entry)
+                    affected.update(self._dependents.get(entry.id, ()))
+                    affected.update(self._by_resource.get(entry.resource,
+                                                          ()))
+                    affected.update(self._readers.get(entry.resource, ()))
+            return sorted((e for e in affected
+                           if e.status == store.PENDING),
+                          key=lambda e: e.arrival)
 
     def get(self, job_id):
         return self._jobs.get(job_id)
@@ -88,10 +174,9 @@ class JobIndex(object):
 
     def waiting(self):
         """Pending jobs in arrival order."""
-        with self.lock:
-            return sorted((e for e in self._jobs.values()
-                           if e.status == store.PENDING),
-                          key=lambda e: e.arrival)
+        with self._changes_lock:
+            pending = list(self._pending)
+        return sorted(pending, key=lambda e: e.arrival)
 
     def count_by_status(self):
         with self.lock:

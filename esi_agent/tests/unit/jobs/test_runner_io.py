@@ -155,6 +155,53 @@ class TestRecordsReads(CountingTestCase):
         self.assertEqual(1, len(self.runner._no_records))
 
 
+class TestIncrementalPasses(base.RunnerTestCase):
+    """A pass after an event looks only at the jobs it may concern."""
+
+    def setUp(self):
+        super().setUp()
+        self.evaluated = []
+        real = scheduler.evaluate
+
+        def evaluate(entry, *args, **kwargs):
+            self.evaluated.append(entry)
+            return real(entry, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatch(
+            'esi_agent.jobs.scheduler.evaluate', side_effect=evaluate))
+
+    def test_only_concerned_jobs(self):
+        others = [self.add(base.make_job('network', 'n%d' % i,
+                                         dependency=['missing']))
+                  for i in range(5)]
+        net = self.add(base.make_job())
+        port = self.add(base.port_job(dependency=[net.id]))
+        self.runner._schedule_pass(full=True)
+        self.assertEqual(set(others + [net, port]), set(self.evaluated))
+        self.drain()
+        del self.evaluated[:]
+        self.finish_stack(net, 'CREATE_COMPLETE', outputs=base.NET_OUTPUTS)
+        self.runner._schedule_pass(full=False)
+        self.assertEqual([port], self.evaluated)
+        self.drain()
+        self.assertEqual(scheduler.IN_PROGRESS, port.status)
+        # Nothing changed since: nothing to look at.
+        del self.evaluated[:]
+        self.runner._schedule_pass(full=False)
+        self.assertEqual([], self.evaluated)
+        self.runner._schedule_pass(full=True)
+        self.assertEqual(others, self.evaluated)
+
+    def test_records_found_in_etcd(self):
+        self.store.records[NET_STATE] = {'heat_outputs': base.NET_OUTPUTS}
+        port = self.add(base.port_job())
+        self.runner._schedule_pass(full=False)
+        self.drain()
+        # Evaluated, read, evaluated again: started in one call.
+        self.assertEqual([port, port], self.evaluated)
+        self.assertEqual(scheduler.IN_PROGRESS, port.status)
+
+
 class TestOutputsReads(CountingTestCase):
 
     def port(self, version=1):

@@ -189,6 +189,66 @@ class TestJobIndex(SchedulerTestCase):
                          dict(self.index.count_by_status()))
 
 
+class TestCandidates(SchedulerTestCase):
+    """The pending jobs a scheduling pass after some events looks at."""
+
+    def setUp(self):
+        super().setUp()
+        self.net = self.add(make_job('network', NET))
+        self.subnet = self.add(make_job('subnet', SUBNET, refs=[
+            ('network', NET)], dependency=[self.net.id]))
+        self.port = self.add(make_job('port', PORT, refs=[
+            ('subnet', SUBNET)]))
+        self.net_v2 = self.add(make_job('network', NET, 2,
+                                        action='modify'))
+        self.other = self.add(make_job('network', 'other'))
+
+    def test_new_jobs_once(self):
+        self.assertEqual(
+            [self.net, self.subnet, self.port, self.net_v2, self.other],
+            self.index.candidates())
+        self.assertEqual([], self.index.candidates())
+
+    def test_a_change_concerns_dependents_readers_and_siblings(self):
+        self.index.candidates()
+        self.net.status = scheduler.RUNNING
+        # Not the running job itself: only pending ones.
+        self.assertEqual([self.subnet, self.net_v2],
+                         self.index.candidates())
+        self.subnet.status = store.COMPLETED
+        self.assertEqual([self.port], self.index.candidates())
+
+    def test_dependency_arriving(self):
+        waiter = self.add(make_job('port', 'p2', dependency=['later']))
+        self.index.candidates()
+        job = make_job('gateway', 'g1')
+        job['id'] = 'later'
+        arrived = self.add(job)
+        self.assertEqual([waiter, arrived], self.index.candidates())
+
+    def test_owner_change(self):
+        self.index.candidates()
+        self.other.mine = False
+        self.assertEqual([self.other], self.index.candidates())
+
+    def test_records_found(self):
+        self.index.candidates()
+        self.index.touch_readers(('subnet', SUBNET))
+        self.assertEqual([self.port], self.index.candidates())
+
+    def test_everything(self):
+        self.net.status = store.COMPLETED
+        self.assertEqual([self.subnet, self.port, self.net_v2, self.other],
+                         self.index.candidates(everything=True))
+        self.assertEqual([], self.index.candidates())
+
+    def test_entry_outside_an_index(self):
+        entry = scheduler.JobEntry(make_job('port', 'x'), 1, 0)
+        entry.status = scheduler.RUNNING
+        entry.mine = False
+        self.assertEqual(scheduler.RUNNING, entry.status)
+
+
 class TestExplicitDependencies(SchedulerTestCase):
 
     def test_ready_without_dependencies(self):
