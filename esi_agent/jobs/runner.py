@@ -160,7 +160,8 @@ class JobRunner(object):
                 entry = scheduler.JobEntry(
                     stored.job, stored.arrival, stored.received_at,
                     status=stored.status, error=stored.error,
-                    resumed=stored.status == store.PENDING, mine=False)
+                    resumed=stored.status == store.PENDING, mine=False,
+                    attempt=stored.attempt)
             except (KeyError, TypeError) as e:
                 LOG.error('Ignoring an unreadable stored job: %s', e)
                 return False
@@ -179,6 +180,7 @@ class JobRunner(object):
                      entry.id)
             entry.status, entry.error = store.PENDING, ''
             entry.received_at, entry.mine = stored.received_at, False
+            entry.attempt = stored.attempt
             return True
         return False
 
@@ -336,26 +338,33 @@ class JobRunner(object):
 
         The index lock is held while one job is evaluated, never while
         etcd is asked: the resources whose records are not known yet are
-        read after the pass, which is run again when some have records.
+        read after the pass, which is run again for the jobs concerned
+        when some have records, or when a job's timeout waited for them.
 
         :param full: look at every waiting job, not only at those whose
             readiness may have changed since the last pass.
         """
         for _again in range(2):
             now = time.time()
-            unknown = self._evaluate_waiting(now, full)
-            if not unknown or not self._read_records(unknown, now):
+            unknown, timed_out = self._evaluate_waiting(now, full)
+            if not unknown:
                 return
+            if not self._read_records(unknown, now) and not timed_out:
+                return
+            for entry in timed_out:
+                self.index.touched(entry)
             full = False
         self._wake.set()
 
     def _evaluate_waiting(self, now, full):
         """Act on the waiting jobs that can be decided.
 
-        :returns: the resources whose records must be read from etcd.
+        :returns: the resources whose records must be read from etcd, and
+            the jobs that timed out unless those have records.
         """
         timeout = self._conf.agent.dependency_timeout
         unknown = set()
+        timed_out = []
 
         def has_records(rtype, rid):
             return self._has_records((rtype, rid), now, unknown)
@@ -367,10 +376,12 @@ class JobRunner(object):
                 asked = len(unknown)
                 decision = scheduler.evaluate(
                     entry, self.index, has_records, now, timeout)
-                if decision.kind == decision.WAIT or (
-                        len(unknown) > asked and isinstance(
-                            decision.error, exception.DependencyTimeout)):
+                if decision.kind == decision.WAIT:
+                    continue
+                if len(unknown) > asked and isinstance(
+                        decision.error, exception.DependencyTimeout):
                     # Not timed out before the records are read.
+                    timed_out.append(entry)
                     continue
                 entry.status = scheduler.RUNNING
                 entry.started = time.monotonic()
@@ -381,7 +392,7 @@ class JobRunner(object):
                                          decision.error)
             else:
                 self._record_pool.submit(self._supersede, entry)
-        return unknown
+        return unknown, timed_out
 
     # Running a job
 
@@ -402,7 +413,7 @@ class JobRunner(object):
     def _start_stack(self, entry):
         job = entry.job
         name = stacks_mod.stack_name(*entry.resource)
-        tag = stacks_mod.job_tag(entry.id)
+        tag = stacks_mod.job_tag(entry.id, entry.attempt)
         if entry.resumed:
             existing = self._stacks.find(name)
             if existing is not None and tag in existing.tags:
@@ -488,7 +499,8 @@ class JobRunner(object):
             # among in-flight jobs.
             self._inflight[status.name] = (entry, status)
             early = self.early_events.take(
-                status, stacks_mod.job_tag(entry.id), entry.started)
+                status, stacks_mod.job_tag(entry.id, entry.attempt),
+                entry.started)
         if early is not None:
             # Heat's notification came before the call returned.
             self._take_terminal(early, same_action=True)
@@ -639,6 +651,7 @@ class JobRunner(object):
                  'done; skipping it', entry.id)
         try:
             self._store.mark(entry.job, store.SUPERSEDED, entry.received_at,
+                             attempt=entry.attempt,
                              error='superseded by a higher version')
         except store.ClaimLost:
             self._let_go(entry)
@@ -650,7 +663,8 @@ class JobRunner(object):
 
     def _finish(self, entry, resource_records, status, error=''):
         written = self._store.finish(entry.job, resource_records, status,
-                                     entry.received_at, error=error)
+                                     entry.received_at, error=error,
+                                     attempt=entry.attempt)
         self._set_final(entry, status if written else store.SUPERSEDED,
                         error)
 

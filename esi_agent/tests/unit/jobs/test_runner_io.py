@@ -138,12 +138,23 @@ class TestRecordsReads(CountingTestCase):
     def test_timeout_once_the_records_are_known_missing(self):
         self.config(dependency_timeout=60, group='agent')
         entry = self.add(base.port_job(), received_at=self.now - 61)
-        self.run_pass()
-        self.assertEqual(store.PENDING, entry.status)
+        # Read, then decided in the same call.
         self.run_pass()
         self.assertEqual(store.FAILED, entry.status)
         self.assertIn('the records of network %s' % NET, entry.error)
         self.assertEqual(1, len(self.store.asked))
+
+    def test_timeout_with_full_passes_an_interval_apart(self):
+        # Each full pass finds the last answer expired: the job still
+        # fails, in the pass that reads it again.
+        self.config(dependency_timeout=60, schedule_interval=1.0,
+                    group='agent')
+        entry = self.add(base.port_job())
+        self.run_pass()
+        self.now += 61
+        self.run_pass()
+        self.assertEqual(store.FAILED, entry.status)
+        self.assertEqual(2, len(self.store.asked))
 
     def test_etcd_error_counts_as_missing_until_the_interval(self):
         self.store.has_records = base._raise(
