@@ -70,8 +70,15 @@ def stack_name(resource_type, resource_id):
     return '%s_%s' % (resource_type, resource_id)
 
 
-def job_tag(job_id):
-    """The tag that marks a stack as created or updated by one job."""
+def job_tag(job_id, attempt=0):
+    """The tag that marks a stack as created or updated by one job.
+
+    :param attempt: how many times the job was put back to run again
+        (``esi-agent-manage jobs retry``): a retried job must not adopt
+        the stack its failed run left.
+    """
+    if attempt:
+        job_id = '%s\x00%d' % (job_id, attempt)
     return 'esi-job-' + hashlib.sha256(
         job_id.encode('utf-8')).hexdigest()[:16]
 

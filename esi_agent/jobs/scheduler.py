@@ -39,7 +39,7 @@ class JobEntry(object):
     """
 
     def __init__(self, job, arrival, received_at, status=store.PENDING,
-                 error='', resumed=False, mine=True):
+                 error='', resumed=False, mine=True, attempt=0):
         self._index = None
         self.job = job
         # This agent holds the job's claim: it runs it. Jobs of the other
@@ -53,6 +53,8 @@ class JobEntry(object):
         self.status = status
         self.error = error
         self.resumed = resumed
+        # 1, 2... once put back by "esi-agent-manage jobs retry".
+        self.attempt = attempt
         # time.monotonic() when it last started to run; None before.
         self.started = None
         self.dependency = list(job.get('dependency') or ())

@@ -72,7 +72,7 @@ class StoredJob(object):
     """A job record read back from etcd."""
 
     __slots__ = ('job', 'status', 'error', 'received_at', 'finished_at',
-                 'arrival')
+                 'arrival', 'attempt')
 
     def __init__(self, record, arrival):
         self.job = record['job']
@@ -81,13 +81,18 @@ class StoredJob(object):
         self.received_at = record.get('received_at', 0.0)
         self.finished_at = record.get('finished_at')
         self.arrival = arrival
+        # How many times an operator put it back to run again.
+        self.attempt = record.get('attempt', 0)
 
 
-def job_record(job, status, received_at, error='', finished_at=None):
+def job_record(job, status, received_at, error='', finished_at=None,
+               attempt=0):
     record = {'job': job, 'status': status, 'received_at': received_at,
               'error': error}
     if finished_at is not None:
         record['finished_at'] = finished_at
+    if attempt:
+        record['attempt'] = attempt
     return record
 
 
@@ -179,7 +184,7 @@ class JobStore(object):
             records.job_state_key(resource_type, resource_id)) is not None
 
     def finish(self, job, resource_records, status, received_at, error='',
-               claimed=True):
+               claimed=True, attempt=0):
         """Write a job's records and final status in one transaction.
 
         The records are written only when no higher version of the resource
@@ -190,6 +195,7 @@ class JobStore(object):
         :param status: COMPLETED or FAILED.
         :param claimed: the job was claimed by this agent (False for a job
             rejected at intake, which was never stored).
+        :param attempt: kept in the job's record (see ``jobs retry``).
         :returns: True when the records were written.
         :raises: ClaimLost when another agent owns the job now.
         """
@@ -204,7 +210,8 @@ class JobStore(object):
         owned = []
         if isinstance(job.get('id'), str):
             writes.append(etcd.op_put(job_key(job['id']), job_record(
-                job, status, received_at, error, finished_at=time.time())))
+                job, status, received_at, error, finished_at=time.time(),
+                attempt=attempt)))
             if claimed and self.owner:
                 ckey = claim_key(job['id'])
                 owned = [etcd.cmp_value_equal(ckey, self.owner)]
@@ -231,7 +238,7 @@ class JobStore(object):
         kvs = nested.range_kvs(0)
         if not kvs and self._adopt_legacy_version(rtype, rid):
             return self.finish(job, resource_records, status, received_at,
-                               error, claimed)
+                               error, claimed, attempt)
         recorded = int(kvs[0].value) if kvs else None
         LOG.info('Job %(job)s: version %(v)s of %(res)s not recorded, '
                  'version %(rec)s is already recorded',
@@ -239,7 +246,7 @@ class JobStore(object):
                   'res': records.resource_path(rtype, rid)})
         self.mark(job, SUPERSEDED, received_at,
                   error='version %s is already recorded' % recorded,
-                  claimed=claimed)
+                  claimed=claimed, attempt=attempt)
         return False
 
     def _adopt_legacy_version(self, rtype, rid):
@@ -256,13 +263,15 @@ class JobStore(object):
                       success=[etcd.op_put(vkey, padded(version))])
         return True
 
-    def mark(self, job, status, received_at, error='', claimed=True):
+    def mark(self, job, status, received_at, error='', claimed=True,
+             attempt=0):
         """Store a job's final status without touching any record.
 
         :raises: ClaimLost when another agent owns the job now.
         """
         writes = [etcd.op_put(job_key(job['id']), job_record(
-            job, status, received_at, error, finished_at=time.time()))]
+            job, status, received_at, error, finished_at=time.time(),
+            attempt=attempt))]
         compare = []
         if claimed and self.owner:
             ckey = claim_key(job['id'])

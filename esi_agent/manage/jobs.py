@@ -158,7 +158,8 @@ class Retry(lister.Lister):
             compare += [etcd.cmp_value_equal(kv.key, kv.value),
                         etcd.cmp_missing(store.claim_key(job_id))]
             writes.append(etcd.op_put(kv.key, store.job_record(
-                stored.job, store.PENDING, now)))
+                stored.job, store.PENDING, now,
+                attempt=stored.attempt + 1)))
         if not client.txn(compare=compare, success=writes).succeeded:
             raise base.ManageError('A job changed while it was being put '
                                    'back; nothing was changed, try again')

@@ -25,6 +25,7 @@ import time
 
 from esi_agent.jobs import store
 from esi_agent import records
+from esi_agent.tests.fakes import heat_api
 from esi_agent.tests.functional import agent_process
 from esi_agent.tests.functional import base
 from esi_agent.tests.functional import jobs
@@ -180,6 +181,24 @@ class TestJobs(ManageTestCase):
                          (state['state']['worker_state'], state['error']))
         self.assertFails(self.manage('jobs', 'retry', net['id']),
                          'only a FAILED job can be retried')
+
+    def test_retry_of_a_job_whose_stack_failed_updates_the_stack(self):
+        outcomes = [heat_api.Outcome(status=heat_api.FAILED)]
+        self.heat.outcome = lambda op: (
+            outcomes.pop() if outcomes else heat_api.Outcome())
+        net = jobs.network()
+        self.cast(net)
+        self.assertEqual({net['id']: 'FAILED'}, self.wait_final([net['id']]))
+        self.manage_json('jobs', 'retry', net['id'])
+        self.assertEqual({net['id']: 'COMPLETED'},
+                         self.wait_final([net['id']]))
+        # The stack its failed run left is updated, not adopted as is.
+        self.assertEqual(['CREATE', 'UPDATE'],
+                         [op.action for op in self.heat.operations])
+        self.assertEqual(1, self.job_record(net['id'])['attempt'])
+        state = self.etcd.get_json(records.state_key(
+            'network', net['resource_id']))
+        self.assertEqual('CREATE_COMPLETED', state['state']['worker_state'])
 
     def test_retry_refuses_a_job_rejected_at_intake(self):
         bad = dict(jobs.network(), version='one')

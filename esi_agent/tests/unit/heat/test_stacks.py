@@ -82,6 +82,11 @@ class TestHelpers(base.TestCase):
         # Non-ASCII ids hash too.
         self.assertRegex(stacks.job_tag('j\u00e9b'),
                          r'^esi-job-[0-9a-f]{16}$')
+        # A retried job tags its stack anew, once per attempt.
+        self.assertEqual(tag, stacks.job_tag(JOB_1, 0))
+        retried = {stacks.job_tag(JOB_1, n) for n in (1, 2)}
+        self.assertEqual(2, len(retried))
+        self.assertNotIn(tag, retried)
 
     def test_is_terminal(self):
         for status in ('CREATE_COMPLETE', 'CREATE_FAILED', 'UPDATE_COMPLETE',
