@@ -73,14 +73,25 @@ opts = [
 
 DEFAULT_SERVICE_TYPE = 'orchestration'
 
+#: Seconds a Heat API call may take: a Heat that does not answer must not
+#: hold a worker forever (keystoneauth's default is no timeout).
+DEFAULT_TIMEOUT = 60
+
 
 def register_opts(conf):
     conf.register_group(heat_group)
     conf.register_opts(opts, group=heat_group)
-    ks_loading.register_session_conf_options(conf, heat_group.name)
+    conf.register_opts(_session_opts(), group=heat_group)
     ks_loading.register_auth_conf_options(conf, heat_group.name)
     conf.register_opts(_adapter_opts(include_deprecated=True),
                        group=heat_group)
+
+
+def _session_opts():
+    """keystoneauth's session options, with a timeout by default."""
+    session_opts = ks_loading.get_session_conf_options()
+    cfg.set_defaults(session_opts, timeout=DEFAULT_TIMEOUT)
+    return session_opts
 
 
 def _adapter_opts(include_deprecated):
@@ -99,7 +110,7 @@ def _adapter_opts(include_deprecated):
 def list_opts():
     return {heat_group: (
         opts
-        + ks_loading.get_session_conf_options()
+        + _session_opts()
         + ks_loading.get_auth_common_conf_options()
         + ks_loading.get_auth_plugin_conf_options('password')
         + _adapter_opts(include_deprecated=False))}

@@ -70,6 +70,27 @@ class TestHeatOutage(base.FunctionalTestCase):
         self.assertEqual(1, len(self.lines('Heat is available again')))
         self.assertEqual([], self.lines('Traceback'))
 
+    def test_heat_not_answering_then_back(self):
+        # A hung Heat: calls time out ([heat] timeout) and are retried.
+        self.config(timeout=1, group='heat')
+        self.start_agent()
+        self.heat.pause()
+        made = jobs.networks_with_ports(2, ports_each=1)
+        self.cast(*made)
+        services.wait_for(
+            lambda: len(self.lines('cannot go on now')) >= 2, 30,
+            what='the jobs to wait for Heat')
+        self.assertIn('timed out', self.lines('Heat is unavailable')[0])
+        self.heat.resume()
+        statuses = self.wait_final([j['id'] for j in made], timeout=60)
+        self.assertEqual({store.COMPLETED}, set(statuses.values()))
+        # Heat carried out the creates it held; the agent's retries found
+        # those stacks (its tag) instead of creating them twice.
+        created = [op.stack_name for op in self.heat.operations
+                   if op.action == 'CREATE']
+        self.assertEqual(sorted(set(created)), sorted(created))
+        self.assertEqual(len(made), len(created))
+
     def test_heat_answering_503(self):
         self.start_agent()
         self.heat.fail_next(6, status=503)
