@@ -132,7 +132,7 @@ class FakeJobStore(object):
                                      resource_id) in self.records
 
     def finish(self, job, resource_records, status, received_at, error='',
-               claimed=True):
+               claimed=True, attempt=0):
         with self.lock:
             if self.finish_errors:
                 raise self.finish_errors.pop(0)
@@ -149,7 +149,8 @@ class FakeJobStore(object):
                                   error))
             return True
 
-    def mark(self, job, status, received_at, error='', claimed=True):
+    def mark(self, job, status, received_at, error='', claimed=True,
+             attempt=0):
         with self.lock:
             self.jobs[job['id']] = store.job_record(job, status,
                                                     received_at, error)
