@@ -365,20 +365,25 @@ class JobRunner(object):
         timeout = self._conf.agent.dependency_timeout
         unknown = set()
         timed_out = []
+        # Whether the job evaluated last was told "no" for want of a read.
+        unsure = [False]
 
         def has_records(rtype, rid):
-            return self._has_records((rtype, rid), now, unknown)
+            found = self._has_records((rtype, rid), now, unknown)
+            if not found and (rtype, rid) in unknown:
+                unsure[0] = True
+            return found
 
         for entry in self.index.candidates(everything=full):
             with self.index.lock:
                 if entry.status != store.PENDING or not entry.mine:
                     continue
-                asked = len(unknown)
+                unsure[0] = False
                 decision = scheduler.evaluate(
                     entry, self.index, has_records, now, timeout)
                 if decision.kind == decision.WAIT:
                     continue
-                if len(unknown) > asked and isinstance(
+                if unsure[0] and isinstance(
                         decision.error, exception.DependencyTimeout):
                     # Not timed out before the records are read.
                     timed_out.append(entry)

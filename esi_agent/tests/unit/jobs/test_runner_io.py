@@ -144,6 +144,22 @@ class TestRecordsReads(CountingTestCase):
         self.assertIn('the records of network %s' % NET, entry.error)
         self.assertEqual(1, len(self.store.asked))
 
+    def test_no_timeout_for_a_second_job_reading_the_same_resource(self):
+        # Two jobs wait for the records of one resource, unknown until the
+        # read after the pass: neither times out on that account.
+        self.config(dependency_timeout=60, group='agent')
+        self.store.records[NET_STATE] = {'heat_outputs': base.NET_OUTPUTS}
+        first = self.add(base.port_job(), received_at=self.now - 61)
+        second = self.add(base.make_job('port', 'p2', params=[
+            base.value('tenant_id', base.TENANT),
+            {'param': 'network_id', 'type': 'output_key', 'resources': [],
+             'value': {'output_key': 'id', 'resource_type': 'network',
+                       'resource_id': NET}}]), received_at=self.now - 61)
+        self.run_pass()
+        self.assertEqual(scheduler.IN_PROGRESS, first.status)
+        self.assertEqual(scheduler.IN_PROGRESS, second.status)
+        self.assertEqual([('network', NET)], self.store.asked)
+
     def test_timeout_with_full_passes_an_interval_apart(self):
         # Each full pass finds the last answer expired: the job still
         # fails, in the pass that reads it again.
