@@ -17,10 +17,12 @@ from unittest import mock
 
 import fixtures
 from testtools import matchers
+import yaml
 
 from esi_agent import exception
 from esi_agent.render import templates
 from esi_agent.tests import base
+from esi_agent.tests import reference
 
 KEY = '/config/v2.0/heat_templates/'
 
@@ -483,3 +485,96 @@ class TestCheckRendered(base.TestCase):
                       'determine a constructor for the tag',
                       self._error('a: !!python/object/apply:os.system '
                                   '["true"]\n'))
+
+
+def _loaded(text):
+    """What a full yaml.load says of ``text``, as check_rendered did."""
+    try:
+        document = yaml.load(text, Loader=templates._YAML_LOADER)
+    except yaml.YAMLError as e:
+        return 'not valid YAML: %s' % templates._yaml_error(e)
+    except Exception as e:
+        return type(e)
+    return 'ok' if isinstance(document, dict) else type(document).__name__
+
+
+def _checked(text):
+    try:
+        templates.check_rendered('tmpl', text)
+    except exception.TemplateRenderError as e:
+        message = str(e).split(': the rendered template is ', 1)[1]
+        if message.startswith('not a YAML mapping'):
+            return message.split('loads as ')[1].rstrip(')')
+        return message
+    except Exception as e:
+        return type(e)
+    return 'ok'
+
+
+EDGE_CASES = [
+    'a: 1\n',
+    'heat_template_version: 2018-08-31\nresources: {}\n',
+    'a: [1, 2.5, .inf, -.nan, 1_000, 0x1f, 0o17, 190:20:30, 1.5e3]\n',
+    'a: {b: null, c: ~, d: yes, e: Off, f: "x", g: \'y\'}\n',
+    'a: 2001-12-14t21:59:43.10-05:00\nb: 2002-12-14\n',
+    'a: 2018-13-45\n',                       # a date that is not one
+    'a: 0b_\n',                              # an int that is not one
+    'a: !!str 12\nb: !!int "7"\nc: !!float "1.5"\n',
+    'a: !!int "x"\n',
+    'a: !!binary aGVsbG8=\n',
+    'a: !!binary "not base64!"\n',
+    'a: !Ref x\n',
+    'a: !!python/name:os.system\n',
+    'base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n',
+    'derived:\n  <<: 1\n',
+    'a: &x [1, 2]\nb: *x\n',
+    'a: &x {k: v}\nb: *x\n',
+    'a: *missing\n',
+    '? [1, 2]\n: v\n',
+    '? {k: v}\n: v\n',
+    '=: value\n',
+    'a: !!set {x, y}\n',
+    'a: !!omap [x: 1]\n',
+    'a: 1\n---\nb: 2\n',
+    '- a\n', 'text', '', '42', 'null\n', '!!map {}\n', '!!str x\n',
+    'a:\n  b: 1\n - c\n',
+    'a: b: c\n',
+]
+
+
+class TestCheckRenderedAsLoad(base.TestCase):
+    """check_rendered says what a full yaml.load said, in less time."""
+
+    def assertSame(self, text):
+        self.assertEqual(_loaded(text), _checked(text), text)
+
+    def test_edge_cases(self):
+        for text in EDGE_CASES:
+            self.assertSame(text)
+
+    def test_reference_renders(self):
+        reference.skip_unless_available(self)
+        for case in reference.render_cases():
+            self.assertSame(case['rendered_template'])
+
+    def test_plain_templates_are_not_loaded(self):
+        texts = [case['rendered_template']
+                 for case in (reference.render_cases()
+                              if reference.available() else ())]
+        texts.append('heat_template_version: 2018-08-31\n'
+                     'parameters: {name: {type: string, default: x}}\n'
+                     'resources:\n  r:\n    type: OS::Heat::Value\n'
+                     '    properties: {value: [1, 2.5, null, yes]}\n')
+        with mock.patch.object(yaml, 'load',
+                               side_effect=AssertionError) as load:
+            for text in texts:
+                templates.check_rendered('tmpl', text)
+        load.assert_not_called()
+
+    def test_other_documents_are_loaded(self):
+        with mock.patch.object(yaml, 'load', wraps=yaml.load) as load:
+            templates.check_rendered('tmpl',
+                                     'base: &b {x: 1}\nderived:\n  <<: *b\n')
+            self.assertRaises(exception.TemplateRenderError,
+                              templates.check_rendered, 'tmpl', '- a\n')
+        self.assertEqual(2, load.call_count)
