@@ -63,6 +63,7 @@ class JobRunner(object):
         self._conf = conf
         self._coordinator = coordinator
         self._synced = None
+        self._claims_due = 0.0
         self._sync_thread = None
         self._store = job_store
         self._stacks = stacks
@@ -137,8 +138,17 @@ class JobRunner(object):
         claims the unfinished jobs that lost their owner when the hash
         ring gives them to this agent.
         """
+        now = time.monotonic()
+        # The claims of every unfinished job are many more keys than the
+        # jobs changed since the last sync: they are read every quarter
+        # of a lease, enough to take the jobs of a dead agent over within
+        # two lease TTLs (its claims vanish one TTL after its death).
+        read_claims = self._synced is None or now >= self._claims_due
         stored_jobs, owners, revision = self._store.snapshot(
-            since=self._synced)
+            since=self._synced, claims=read_claims)
+        if read_claims:
+            self._claims_due = now + max(self._conf.agent.sync_interval,
+                                         self._conf.agent.lease_ttl / 4.0)
         changed = False
         with self.index.lock:
             for stored in stored_jobs:
@@ -148,7 +158,8 @@ class JobRunner(object):
                     # One unreadable job must not stop the others.
                     LOG.exception('Ignoring stored job %r',
                                   str(stored.job.get('id'))[:128])
-        changed |= self._apply_claims(owners, revision)
+        if owners is not None:
+            changed |= self._apply_claims(owners, revision)
         self._synced = revision
         if changed:
             self._wake.set()

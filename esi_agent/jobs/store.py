@@ -152,9 +152,10 @@ class JobStore(object):
             success=[etcd.op_put(key, self.owner, lease=self._lease())],
         ).succeeded
 
-    def snapshot(self, since=None):
+    def snapshot(self, since=None, claims=True):
         """Jobs changed since revision ``since`` and all claims, at once.
 
+        :param claims: read the claims too (else ``None`` for them).
         :returns: ``(list of StoredJob, {job id: owner}, revision)``.
         """
         kvs, revision = self.etcd.snapshot(
@@ -165,9 +166,11 @@ class JobStore(object):
                 jobs.append(StoredJob(kv.json(), kv.create_revision))
             except (ValueError, KeyError, TypeError):
                 LOG.error('Ignoring the unreadable job record %s', kv.key)
-        claims, _rev = self.etcd.snapshot(CLAIMS_PREFIX, revision=revision)
-        owners = {kv.key[len(CLAIMS_PREFIX):]: kv.value.decode('utf-8')
-                  for kv in claims}
+        owners = None
+        if claims:
+            kvs, _rev = self.etcd.snapshot(CLAIMS_PREFIX, revision=revision)
+            owners = {kv.key[len(CLAIMS_PREFIX):]: kv.value.decode('utf-8')
+                      for kv in kvs}
         jobs.sort(key=lambda s: s.arrival)
         return jobs, owners, revision
 

@@ -87,6 +87,7 @@ class FakeJobStore(object):
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.snapshots = []     # the claims argument of each snapshot
         self.jobs = {}          # job id -> record (store.job_record)
         self.arrivals = {}      # job id -> arrival
         self.records = {}       # etcd key -> record
@@ -110,14 +111,15 @@ class FakeJobStore(object):
     # A single agent owning every job it holds: no other agent's claims.
     owner = 'agent-1'
 
-    def snapshot(self, since=None):
+    def snapshot(self, since=None, claims=True):
+        self.snapshots.append(claims)
         with self.lock:
             stored = sorted((store.StoredJob(r, self.arrivals[i])
                              for i, r in self.jobs.items()),
                             key=lambda s: s.arrival)
-            claims = {i: self.owner for i, r in self.jobs.items()
+            owners = {i: self.owner for i, r in self.jobs.items()
                       if r['status'] == store.PENDING}
-        return stored, claims, self.revision
+        return stored, owners if claims else None, self.revision
 
     def claim(self, job_id, previous=None):
         return True
@@ -574,6 +576,18 @@ class TestResume(RunnerTestCase):
         self.add(job, resumed=True)
         self.run_pass()
         self.assertEqual(['find', 'create'], self.stacks.operations())
+
+    def test_claims_are_read_every_quarter_lease(self):
+        self.config(group='agent', lease_ttl=8, sync_interval=0.5)
+        clock = self.useFixture(fixtures.MockPatch(
+            'esi_agent.jobs.runner.time.monotonic', return_value=100.0))
+        self.add(make_job())
+        for now in (100.0, 100.5, 101.0, 101.9, 102.0, 102.5, 104.0):
+            clock.mock.return_value = now
+            self.runner.sync()
+        # The first sync, then every lease_ttl / 4 = 2 s.
+        self.assertEqual([True, False, False, False, True, False, True],
+                         self.store.snapshots)
 
     def test_job_seen_by_sync_before_intake_is_ours_and_new(self):
         # The sync thread may read a just-stored job before the intake
