@@ -69,11 +69,15 @@ class TestSeveralAgents(base.FunctionalTestCase):
         made = jobs.networks_with_ports(40, ports_each=4)
         self.cast(*made)
         victim = self.agents[0]
-        # Kill it while it owns unfinished jobs, some of them in Heat.
+        # Kill it while it owns unfinished jobs, some of them in Heat, once
+        # every job is stored: a cast is acknowledged before it is
+        # dispatched, so one that an agent took but had not stored yet
+        # dies with it (the SPEC's window, the intake transaction).
         services.wait_for(
             lambda: sum(1 for o in self.claims().values()
                         if o == victim.host) >= 10 and
-            self.heat.calls['create'] >= 20,
+            self.heat.calls['create'] >= 20 and
+            all(self.job_status(j['id']) for j in made),
             60, 0.05, 'the victim to own jobs in flight')
         orphans = {j for j, o in self.claims().items() if o == victim.host}
         victim.kill()
