@@ -69,8 +69,11 @@ opts = [
                       'jobs over within two lease TTLs.')),
     cfg.FloatOpt('sync_interval',
                  default=0.5, min=0.05,
-                 help=_('Seconds between two reads of the jobs and claims '
-                        'that changed in etcd (written by other agents).')),
+                 help=_('Seconds between two reads of the jobs that '
+                        'changed in etcd (written by other agents). The '
+                        'claims of all unfinished jobs, which tell which '
+                        'agent is gone, are read every quarter of '
+                        'lease_ttl, and at least this far apart.')),
     cfg.StrOpt('coordination_group',
                default='esi-agent',
                help=_('tooz group the agents of one deployment join; the '
