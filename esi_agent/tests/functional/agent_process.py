@@ -115,19 +115,36 @@ class AgentProcessTestCase(base.FunctionalTestCase):
         os.mkdir(self.template_dir)
         jobs.write_templates(self.template_dir)
 
-    def start_agent_process(self, name='agent', **kwargs):
+    def start_agent_process(self, name='agent', wait=True, **kwargs):
+        """An agent process of this test; ``wait`` until it serves."""
         agent = AgentProcess(
             self, name, self.tmp, self.template_dir,
             coordination_group=self.topic, **kwargs)
         self.addOnException(lambda _exc, a=agent: self.addDetail(
             a.host, content.text_content(''.join(
                 line for line in a.log().splitlines(True)
-                if ' DEBUG ' not in line)[-20000:])))
-        services.wait_for(agent.serving, 60, 0.1, 'the agent to serve')
+                if ' DEBUG ' not in line))))
+        if wait:
+            services.wait_for(agent.serving, 60, 0.1, 'the agent to serve')
         return agent
 
+    def claims(self):
+        """``{job id: agent}`` of the claims in etcd."""
+        kvs, _rev = self.etcd.snapshot(store.CLAIMS_PREFIX)
+        return {kv.key[len(store.CLAIMS_PREFIX):]: kv.value.decode()
+                for kv in kvs}
+
     def assertAllCompletedOnce(self, made, timeout=120):
-        statuses = self.wait_final([j['id'] for j in made], timeout=timeout)
+        """Every job of ``made`` COMPLETED, one create per stack."""
+        try:
+            statuses = self.wait_final([j['id'] for j in made],
+                                       timeout=timeout)
+        except services.Timeout:
+            claims = self.claims()
+            unfinished = {j['id']: claims.get(j['id']) for j in made
+                          if self.job_status(j['id']) not in base.FINAL}
+            self.fail('%d jobs unfinished after %s s; their claims: %s'
+                      % (len(unfinished), timeout, unfinished))
         self.assertEqual({store.COMPLETED: len(made)},
                          {s: list(statuses.values()).count(s)
                           for s in set(statuses.values())})

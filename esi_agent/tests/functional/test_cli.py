@@ -11,32 +11,18 @@
 # under the License.
 """``esi-agent --config-file X`` as an operator runs it: a real process."""
 
-import os
 import signal
 
-import fixtures
-
 from esi_agent.tests.functional import agent_process
-from esi_agent.tests.functional import base
 from esi_agent.tests.functional import jobs
-from esi_agent.tests import services
 
 
-class TestAgentProcess(base.FunctionalTestCase):
+class TestAgentProcess(agent_process.AgentProcessTestCase):
 
-    def setUp(self):
-        super().setUp()
-        tmp = self.useFixture(fixtures.TempDir()).path
-        template_dir = os.path.join(tmp, 'templates')
-        os.mkdir(template_dir)
-        jobs.write_templates(template_dir)
-        self.tmp, self.template_dir = tmp, template_dir
+    STACK_TIME = 0.0
 
     def test_runs_in_foreground_and_stops_on_sigterm(self):
-        agent = agent_process.AgentProcess(self, 'cli', self.tmp,
-                                           self.template_dir)
-        services.wait_for(lambda: 'serving topic %s' % self.topic
-                          in agent.log(), 30, 0.1, 'the agent to serve')
+        agent = self.start_agent_process('cli')
         net = jobs.network()
         self.cast(net)
         self.assertEqual({net['id']: 'COMPLETED'},
