@@ -88,3 +88,14 @@ def publish_templates(client):
     """Put the production template records at their etcd keys."""
     for key, record in heat_templates().items():
         client.put(key, record)
+
+
+def use_production_templates(testcase):
+    """Give a functional test's agent the production mapping and templates.
+
+    The mapping file goes to ``[templates] mapping_file``, the template
+    records to the test's etcd.
+    """
+    testcase.config(mapping_file=template_mappings_path(),
+                    group='templates')
+    publish_templates(testcase.etcd)

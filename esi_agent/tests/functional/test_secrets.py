@@ -271,9 +271,7 @@ class TestReferenceJobs(SecretsTestCase):
         reference.skip_unless_available(self)
         self.cases = reference.job_cases()
         super().setUp()
-        self.config(mapping_file=reference.template_mappings_path(),
-                    group='templates')
-        reference.publish_templates(self.etcd)
+        reference.use_production_templates(self)
         self.use_keystone()
 
     def make_heat(self):
