@@ -62,7 +62,6 @@ class Coordinator(object):
         self._members = {member_id.encode('utf-8')}
         self._stopping = threading.Event()
         self._thread = None
-        self.on_lease_renewed = None
 
     # Lease
 
@@ -143,7 +142,7 @@ class Coordinator(object):
         failing = False
         while not self._stopping.wait(interval):
             try:
-                renewed = self._keep_lease()
+                self._keep_lease()
                 self._tooz.heartbeat()
                 self._refresh_members()
             except Exception as e:
@@ -162,8 +161,6 @@ class Coordinator(object):
                 LOG.info('Lease and membership of agent %s renewed again',
                          self.member_id)
                 failing = False
-            if renewed and self.on_lease_renewed is not None:
-                self.on_lease_renewed()
 
     def stop(self):
         self._stopping.set()
