@@ -19,7 +19,8 @@ from esi_agent.tests.functional import jobs
 from esi_agent.tests import services
 
 
-class TestJobStore(base.TestCase):
+class EtcdTestCase(base.TestCase):
+    """A client of the shared etcd, wiped for each test."""
 
     def setUp(self):
         super().setUp()
@@ -27,6 +28,12 @@ class TestJobStore(base.TestCase):
         self.server.wipe()
         self.config(host='127.0.0.1', port=self.server.port, group='etcd')
         self.etcd = etcd.EtcdClient(base.CONF)
+
+
+class TestJobStore(EtcdTestCase):
+
+    def setUp(self):
+        super().setUp()
         self.store = store.JobStore(self.etcd)
 
     def _finish(self, job, status='CREATE_COMPLETE'):
@@ -110,15 +117,11 @@ class TestJobStore(base.TestCase):
                                                job['resource_id']))
 
 
-class TestClaims(base.TestCase):
+class TestClaims(EtcdTestCase):
     """Claims on leases: who owns an unfinished job."""
 
     def setUp(self):
         super().setUp()
-        self.server = services.shared_etcd()
-        self.server.wipe()
-        self.config(host='127.0.0.1', port=self.server.port, group='etcd')
-        self.etcd = etcd.EtcdClient(base.CONF)
         self.lease = self.etcd.grant_lease(30)
         self.addCleanup(lambda: self.etcd.revoke_lease(self.lease))
         self.mine = store.JobStore(self.etcd, owner='agent-a',
