@@ -604,9 +604,28 @@ class JobRunner(object):
             if same_action and (tracked[1].status.split('_')[0]
                                 != latest.status.split('_')[0]):
                 return False
+            if self._stale(tracked[0], tracked[1], latest):
+                return False
             del self._inflight[latest.name]
         self._record_pool.submit(self._complete_safely, tracked[0], latest)
         return True
+
+    @staticmethod
+    def _stale(entry, started, latest):
+        """Whether ``latest`` is the end of an action before the job's.
+
+        Heat answers an update (or a delete) before the stack shows it in
+        progress: a poll just after it can still see the end of the action
+        before. An update or a create gives the stack the job's tag, so a
+        terminal status without it (when Heat gives the tags) predates the
+        job; a delete ends in DELETE_*, which for any other job means the
+        stack was deleted outside the agent.
+        """
+        if started.status.startswith('DELETE_'):
+            return not latest.status.startswith('DELETE_')
+        if latest.status.startswith('DELETE_') or not latest.tags:
+            return False
+        return stacks_mod.job_tag(entry.id, entry.attempt) not in latest.tags
 
     def _complete_safely(self, entry, status):
         try:

@@ -466,6 +466,40 @@ class TestReconcile(RunnerTestCase):
         self.assertEqual('MODIFY_FAILED', recs[records.state_key(
             'network', NET)]['state']['worker_state'])
 
+    def test_end_of_the_action_before_the_job_is_stale(self):
+        # Heat answers an update before the stack shows it in progress: a
+        # poll just after it still sees the end of the create.
+        v1 = self.add(make_job())
+        self.run_pass()
+        self.finish_stack(v1, 'CREATE_COMPLETE', 'ok')
+        v2 = self.add(make_job(action='modify', version=2))
+        self.run_pass()
+        name = 'network_' + NET
+        updated = self.stacks.stacks[name]
+        self.stacks.stacks[name] = stacks_mod.StackStatus(
+            updated.id, name, 'CREATE_COMPLETE', 'ok',
+            ['esi-agent', stacks_mod.job_tag(v1.id)])
+        self.reconcile(0)
+        self.assertEqual(scheduler.IN_PROGRESS, v2.status)
+        self.stacks.stacks[name] = updated
+        self.finish_stack(v2, 'UPDATE_COMPLETE', 'ok')
+        self.assertEqual(store.COMPLETED, v2.status)
+        self.assertEqual('UPDATE_COMPLETE', self.store.finished[-1][1][
+            records.heat_stacks_key('network', NET)]['stack_status'])
+
+    def test_delete_ignores_the_end_of_the_action_before(self):
+        v1 = self.add(make_job())
+        self.run_pass()
+        self.finish_stack(v1, 'CREATE_COMPLETE', 'ok')
+        v2 = self.add(make_job(action='delete', version=2))
+        self.run_pass()
+        name = 'network_' + NET
+        self.stacks.set_status(name, 'CREATE_COMPLETE', 'ok')
+        self.reconcile(0)
+        self.assertEqual(scheduler.IN_PROGRESS, v2.status)
+        self.finish_stack(v2, 'DELETE_COMPLETE')
+        self.assertEqual(store.COMPLETED, v2.status)
+
     def test_unreadable_outputs_still_complete(self):
         entry = self.add(make_job())
         self.run_pass()
